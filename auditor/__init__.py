@@ -1,0 +1,3 @@
+"""kube-auditor: audit and enforce Kubernetes security policy (RBAC, NetworkPolicy, Pod Security)."""
+
+__version__ = "0.1.0"
