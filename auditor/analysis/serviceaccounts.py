@@ -1,0 +1,72 @@
+"""Analyzers about the ServiceAccount tokens that pods carry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..inventory import Inventory, PodTemplate
+from .registry import AnalysisContext, Hit, NoParams, analyzer
+
+
+def service_account_name(spec: dict) -> str:
+    """The ServiceAccount a pod runs as (``serviceAccount`` is the deprecated alias)."""
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    return name if isinstance(name, str) and name else "default"
+
+
+def directly_bound_service_accounts(inventory: Inventory) -> set[tuple[str, str]]:
+    """(namespace, name) of every ServiceAccount named as a subject of a (Cluster)RoleBinding."""
+    bound: set[tuple[str, str]] = set()
+    for binding in inventory.of_kind("RoleBinding", "ClusterRoleBinding"):
+        subjects = binding.obj.get("subjects")
+        if not isinstance(subjects, list):
+            continue
+        for subject in subjects:
+            if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
+                continue
+            namespace = subject.get("namespace") or binding.namespace
+            if isinstance(namespace, str) and isinstance(subject.get("name"), str):
+                bound.add((namespace, subject["name"]))
+    return bound
+
+
+def token_automounted(template: PodTemplate, inventory: Inventory) -> tuple[bool, str]:
+    """Whether the pod gets an API token, and which setting decides it.
+
+    The pod's ``automountServiceAccountToken`` wins; otherwise the ServiceAccount's;
+    otherwise Kubernetes mounts the token.
+    """
+    spec = template.spec
+    pod_setting = spec.get("automountServiceAccountToken")
+    if isinstance(pod_setting, bool):
+        return pod_setting, "the pod spec sets automountServiceAccountToken"
+    namespace = template.resource.namespace
+    account = inventory.get("ServiceAccount", service_account_name(spec), namespace)
+    if account is not None:
+        sa_setting = account.obj.get("automountServiceAccountToken")
+        if isinstance(sa_setting, bool):
+            return sa_setting, f"ServiceAccount {account.name} sets automountServiceAccountToken"
+    return True, "automountServiceAccountToken is unset on the pod and its ServiceAccount"
+
+
+@analyzer("serviceaccount.unneeded_token")
+def unneeded_token(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
+    """Pods that mount an API token although their ServiceAccount has no RBAC binding."""
+    inventory = context.inventory
+    bound = context.memo("serviceaccounts.bound", lambda: directly_bound_service_accounts(inventory))
+    for template in inventory.pod_templates:
+        mounted, why = token_automounted(template, inventory)
+        if not mounted:
+            continue
+        account = service_account_name(template.spec)
+        if (template.resource.namespace, account) in bound:
+            continue  # the account has permissions: the pod presumably calls the API
+        yield Hit(
+            resource=template.resource,
+            message=(
+                f"pods mount a token for ServiceAccount {account!r}, which no RoleBinding or "
+                f"ClusterRoleBinding names, so the pod does not need the API ({why})"
+            ),
+            path=template.path_str,
+            key=account,
+        )

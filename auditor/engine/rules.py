@@ -1,0 +1,270 @@
+"""Rule packs: the pydantic schema of a rule, and loading packs with precise errors.
+
+A pack is a YAML file::
+
+    apiVersion: kube-auditor.io/v1
+    kind: RulePack
+    metadata: {name: container, description: ...}
+    rules: [ ... ]
+
+Every rule is validated on load; a broken pack raises :class:`RulePackError` whose message
+names the file, the line, the rule id and the field at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ..analysis.registry import get_analyzer
+from ..inventory import CONTAINER_FIELDS
+from ..threat import Framework, Layer, Severity, Stride
+from .conditions import Condition, TargetKind
+
+RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+PACK_API_VERSION = "kube-auditor.io/v1"
+
+
+class RulePackError(Exception):
+    """A rule pack that cannot be used; the message is one line: file:line: rule: field: why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Match(_Strict):
+    """Which objects (and which of their containers) a rule looks at."""
+
+    kinds: list[str] | None = None  #: None: every kind that has the rule's target
+    exclude_kinds: list[str] = Field(default_factory=list, alias="excludeKinds")
+    namespaces: list[str] | None = None
+    exclude_namespaces: list[str] = Field(default_factory=list, alias="excludeNamespaces")
+    labels: dict[str, str] = Field(default_factory=dict)
+    containers: list[Literal["containers", "initContainers", "ephemeralContainers"]] = Field(
+        default_factory=lambda: list(CONTAINER_FIELDS)
+    )
+
+
+class AnalyzerCheck(_Strict):
+    """``check: {analyzer: NAME, params: {...}}``: a registered Python analyzer."""
+
+    analyzer: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    _parsed: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _known_analyzer(self) -> AnalyzerCheck:
+        spec = get_analyzer(self.analyzer)
+        if spec is None:
+            raise ValueError(f"unknown analyzer {self.analyzer!r}")
+        try:
+            self._parsed = spec.params.model_validate(self.params)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"params.{where}: {first['msg']}" if where else first["msg"]) from None
+        return self
+
+    @property
+    def parsed_params(self) -> Any:
+        return self._parsed
+
+
+def _check_tag(value: Any) -> str:
+    if isinstance(value, AnalyzerCheck) or (isinstance(value, dict) and "analyzer" in value):
+        return "analyzer"
+    return "condition"
+
+
+Check = Annotated[
+    Union[Annotated[AnalyzerCheck, Tag("analyzer")], Annotated[Condition, Tag("condition")]],
+    Discriminator(_check_tag),
+]
+
+
+class Rule(_Strict):
+    """One rule: identity, threat-model tags, what it looks at, its check, risk and fix."""
+
+    id: str
+    title: str = Field(min_length=1)
+    severity: Severity
+    stride: list[Stride] = Field(min_length=1)
+    layer: Layer
+    frameworks: dict[Framework, list[str]] = Field(default_factory=dict)
+    target: TargetKind = "object"
+    match: Match = Field(default_factory=Match)
+    when: Condition | None = None
+    check: Check
+    message: str | None = None
+    risk: str = Field(min_length=1)
+    remediation: str = Field(min_length=1)
+    #: pack the rule came from (set on load, not written in packs)
+    pack: str = Field(default="", exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _id_format(cls, value: str) -> str:
+        if not RULE_ID.match(value):
+            raise ValueError("rule ids look like PREFIX-GROUP-123 (upper case, dash-separated)")
+        return value
+
+    @property
+    def is_analyzer(self) -> bool:
+        return isinstance(self.check, AnalyzerCheck)
+
+    @model_validator(mode="after")
+    def _analyzer_target(self) -> Rule:
+        if self.is_analyzer and (self.target != "object" or self.when is not None):
+            raise ValueError("analyzer rules take neither 'target' nor 'when'")
+        return self
+
+
+class PackMetadata(_Strict):
+    name: str
+    description: str = ""
+
+
+class RulePackHeader(_Strict):
+    api_version: Literal["kube-auditor.io/v1"] = Field(alias="apiVersion")
+    kind: Literal["RulePack"]
+    metadata: PackMetadata
+    rules: list[Any]
+
+
+class RulePack(BaseModel):
+    name: str
+    description: str
+    file: str
+    rules: list[Rule]
+
+
+_CONDITION_TAGS = {"all", "any", "not", "path"}
+_CONDITION_FIELDS = {"when", "not", "some", "every"}
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as a field path, without discriminated-union tags.
+
+    ``('check', 'condition', 'all', 'all', 0, 'path', 'matches')`` → ``check.all[0].matches``.
+    """
+    parts: list[str] = []
+    expect_condition = False
+    previous: Any = None
+    for item in loc:
+        if previous == "check" and item in ("condition", "analyzer"):
+            expect_condition = item == "condition"
+            previous = item
+            continue
+        if expect_condition and item in _CONDITION_TAGS:
+            expect_condition = False
+            previous = None
+            continue
+        expect_condition = False
+        parts.append(f"[{item}]" if isinstance(item, int) else ("." if parts else "") + str(item))
+        if item in _CONDITION_FIELDS or (isinstance(item, int) and previous in ("all", "any")):
+            expect_condition = True
+        previous = item
+    return "".join(parts)
+
+
+def _rule_lines(text: str) -> list[int]:
+    """1-based line of each entry of the top-level ``rules`` list (best effort)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if getattr(key, "value", None) == "rules" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def load_pack(path: Path) -> RulePack:
+    """Load and validate one rule pack file."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except OSError as error:
+        raise RulePackError(f"{name}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise RulePackError(f"{name}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise RulePackError(f"{where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise RulePackError(f"{name}: {error}") from None
+    try:
+        header = RulePackHeader.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise RulePackError(f"{name}: {_format_loc(first['loc']) or 'pack'}: {first['msg']}") from None
+    lines = _rule_lines(text)
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(header.rules):
+        line = lines[index] if index < len(lines) else None
+        where = f"{name}:{line}" if line else name
+        rule_id = raw.get("id", f"rules[{index}]") if isinstance(raw, dict) else f"rules[{index}]"
+        try:
+            rule = Rule.model_validate(raw)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = _format_loc(first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            raise RulePackError(f"{where}: rule {rule_id}: {field or 'rule'}: {message}") from None
+        if rule.id in seen:
+            raise RulePackError(f"{where}: rule {rule.id}: id: duplicate of the rule at line {seen[rule.id]}")
+        seen[rule.id] = line or 0
+        rule.pack = header.metadata.name
+        rules.append(rule)
+    return RulePack(
+        name=header.metadata.name,
+        description=header.metadata.description,
+        file=name,
+        rules=rules,
+    )
+
+
+def pack_files(directory: Path) -> list[Path]:
+    """The rule pack files of a directory, sorted (``*.yaml``/``*.yml``)."""
+    if directory.is_file():
+        return [directory]
+    if not directory.is_dir():
+        raise RulePackError(f"{directory}: no such rule pack file or directory")
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_packs(directories: list[Path]) -> list[RulePack]:
+    """Load every pack of the given directories; a rule id defined twice is an error."""
+    packs: list[RulePack] = []
+    owner: dict[str, str] = {}
+    for directory in directories:
+        for file in pack_files(directory):
+            pack = load_pack(file)
+            for rule in pack.rules:
+                if rule.id in owner:
+                    raise RulePackError(
+                        f"{file}: rule {rule.id}: id: already defined in {owner[rule.id]}"
+                    )
+                owner[rule.id] = str(file)
+            packs.append(pack)
+    return packs

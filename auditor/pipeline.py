@@ -1,0 +1,147 @@
+"""The scan pipeline as a library: source → inventory → engine → findings (+ gate).
+
+Every front end (the ``scan`` command, the admission webhook, ``diff``) calls these
+functions; none of them re-implements a step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .analysis.registry import AnalysisSettings
+from .engine.baseline import apply_baseline
+from .engine.config import Config
+from .engine.evaluate import Engine
+from .engine.findings import Finding, sort_key
+from .engine.notices import Notice
+from .engine.rules import Rule, load_packs
+from .engine.waivers import apply_waivers
+from .inventory import DEFAULT_NAMESPACE, InputError, Inventory, LoadOptions, Location, load_paths
+from .resources import builtin_policy_dir
+from .threat import Layer, Severity, Stride, SEVERITIES_DESCENDING
+
+
+class StrictModeError(InputError):
+    """``--strict``: an input warning is fatal."""
+
+
+@dataclass
+class ScanOptions:
+    """Everything that shapes one scan; defaults match ``kube-auditor scan`` with no flags."""
+
+    policy_dirs: list[Path] = field(default_factory=list)
+    builtin_policies: bool = True
+    config: Config = field(default_factory=Config)
+    baseline: set[str] | None = None
+    default_namespace: str = DEFAULT_NAMESPACE
+    strict: bool = False
+    load: LoadOptions = field(default_factory=LoadOptions)
+    settings: AnalysisSettings = field(default_factory=AnalysisSettings)
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    notices: list[Notice]
+    inventory: Inventory
+    rules: list[Rule]
+    files: list[str] = field(default_factory=list)
+
+    def failing(self, fail_on: Severity | None) -> list[Finding]:
+        """Findings that fail the gate: at or above ``fail_on``, neither waived nor baselined."""
+        if fail_on is None:
+            return []
+        return [f for f in self.findings if f.counts_for_gate and f.severity.at_least(fail_on)]
+
+    def summary(self, fail_on: Severity | None) -> dict:
+        active = [f for f in self.findings if f.counts_for_gate]
+        by_severity = Counter(f.severity for f in active)
+        by_stride = Counter(s for f in active for s in f.stride)
+        by_layer = Counter(f.layer for f in active)
+        return {
+            "files": len(self.files),
+            "objects": len(self.inventory),
+            "rules": len(self.rules),
+            "findings": len(self.findings),
+            "active": len(active),
+            "waived": sum(1 for f in self.findings if f.waived),
+            "baselined": sum(1 for f in self.findings if f.baselined),
+            "bySeverity": {s.value: by_severity.get(s, 0) for s in SEVERITIES_DESCENDING},
+            "byStride": {s.value: by_stride.get(s, 0) for s in Stride},
+            "byLayer": {layer.value: by_layer.get(layer, 0) for layer in Layer},
+            "failOn": fail_on.value if fail_on else "none",
+            "failing": len(self.failing(fail_on)),
+        }
+
+
+def load_rules(options: ScanOptions) -> list[Rule]:
+    """Built-in packs plus ``--policy`` packs, minus rules the config disables."""
+    directories = ([builtin_policy_dir()] if options.builtin_policies else []) + list(
+        options.policy_dirs
+    )
+    disabled = set(options.config.rules.disable)
+    return [
+        rule for pack in load_packs(directories) for rule in pack.rules if rule.id not in disabled
+    ]
+
+
+def scan_inventory(
+    inventory: Inventory,
+    rules: list[Rule],
+    options: ScanOptions,
+    notices: list[Notice] | None = None,
+    files: list[str] | None = None,
+    engine: Engine | None = None,
+) -> ScanResult:
+    """Evaluate rules on an inventory and apply config, waivers and baseline."""
+    notices = list(notices or [])
+    engine = engine or Engine(rules)
+    findings = engine.evaluate(inventory, options.settings)
+    config = options.config
+    if config.skip_namespaces:
+        skipped = set(config.skip_namespaces)
+        findings = [f for f in findings if f.resource.namespace not in skipped]
+    for finding in findings:
+        override = config.rules.severity.get(finding.rule)
+        if override is not None:
+            finding.severity = override
+    notices.extend(apply_waivers(findings, config.waivers))
+    if options.baseline is not None:
+        apply_baseline(findings, options.baseline)
+    findings.sort(key=sort_key)
+    return ScanResult(findings, notices, inventory, rules, files or [])
+
+
+def load_inventory(paths: list[str], options: ScanOptions) -> tuple[Inventory, list[Notice], list[str]]:
+    """Read manifests into an inventory; input warnings become notices (or errors if strict)."""
+    loaded = load_paths(paths, options.load)
+    if options.strict and loaded.warnings:
+        first = loaded.warnings[0]
+        raise StrictModeError(first.location, f"{first.message} (--strict)")
+    notices = [
+        Notice("input", w.message, w.location.file, w.location.line) for w in loaded.warnings
+    ]
+    inventory = Inventory.from_objects(loaded.objects, options.default_namespace)
+    return inventory, notices, loaded.files
+
+
+def scan_paths(paths: list[str], options: ScanOptions) -> ScanResult:
+    """The whole pipeline for manifest files."""
+    rules = load_rules(options)
+    inventory, notices, files = load_inventory(paths, options)
+    return scan_inventory(inventory, rules, options, notices, files)
+
+
+__all__ = [
+    "InputError",
+    "Location",
+    "ScanOptions",
+    "ScanResult",
+    "StrictModeError",
+    "load_inventory",
+    "load_rules",
+    "scan_inventory",
+    "scan_paths",
+]
