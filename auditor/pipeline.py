@@ -6,7 +6,6 @@ functions; none of them re-implements a step.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +13,13 @@ from .analysis.registry import AnalysisSettings
 from .engine.baseline import apply_baseline
 from .engine.config import Config
 from .engine.evaluate import Engine
-from .engine.findings import Finding, sort_key
+from .engine.findings import sort_key
 from .engine.notices import Notice
+from .engine.result import ScanResult
 from .engine.rules import Rule, load_packs
 from .engine.waivers import apply_waivers
 from .inventory import DEFAULT_NAMESPACE, InputError, Inventory, LoadOptions, Location, load_paths
 from .resources import builtin_policy_dir
-from .threat import Layer, Severity, Stride, SEVERITIES_DESCENDING
 
 
 class StrictModeError(InputError):
@@ -39,41 +38,6 @@ class ScanOptions:
     strict: bool = False
     load: LoadOptions = field(default_factory=LoadOptions)
     settings: AnalysisSettings = field(default_factory=AnalysisSettings)
-
-
-@dataclass
-class ScanResult:
-    findings: list[Finding]
-    notices: list[Notice]
-    inventory: Inventory
-    rules: list[Rule]
-    files: list[str] = field(default_factory=list)
-
-    def failing(self, fail_on: Severity | None) -> list[Finding]:
-        """Findings that fail the gate: at or above ``fail_on``, neither waived nor baselined."""
-        if fail_on is None:
-            return []
-        return [f for f in self.findings if f.counts_for_gate and f.severity.at_least(fail_on)]
-
-    def summary(self, fail_on: Severity | None) -> dict:
-        active = [f for f in self.findings if f.counts_for_gate]
-        by_severity = Counter(f.severity for f in active)
-        by_stride = Counter(s for f in active for s in f.stride)
-        by_layer = Counter(f.layer for f in active)
-        return {
-            "files": len(self.files),
-            "objects": len(self.inventory),
-            "rules": len(self.rules),
-            "findings": len(self.findings),
-            "active": len(active),
-            "waived": sum(1 for f in self.findings if f.waived),
-            "baselined": sum(1 for f in self.findings if f.baselined),
-            "bySeverity": {s.value: by_severity.get(s, 0) for s in SEVERITIES_DESCENDING},
-            "byStride": {s.value: by_stride.get(s, 0) for s in Stride},
-            "byLayer": {layer.value: by_layer.get(layer, 0) for layer in Layer},
-            "failOn": fail_on.value if fail_on else "none",
-            "failing": len(self.failing(fail_on)),
-        }
 
 
 def load_rules(options: ScanOptions) -> list[Rule]:

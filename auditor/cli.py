@@ -1,0 +1,309 @@
+"""The ``kube-auditor`` command line: thin click commands over the library.
+
+Each command parses options, calls one pipeline function and renders its result. Every
+expected failure (bad input, bad rule pack, bad config) is one line on stderr and exit code
+2; findings at or above ``--fail-on`` give exit code 1; otherwise 0. No traceback reaches a
+user unless ``KUBE_AUDITOR_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import yaml
+
+from . import __version__
+from .analysis.registry import AnalysisSettings
+from .engine.baseline import BaselineError, load_baseline, write_baseline
+from .engine.config import Config, ConfigError, load_config
+from .engine.rules import Rule, RulePackError
+from .inventory import InputError, LoadOptions, ParseLimits
+from .pipeline import ScanOptions, load_rules, scan_paths
+from .report import FORMATS, ReportOptions, render
+from .resources import rule_fixtures_dir, workshop_dir
+from .threat import Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FAIL_ON_CHOICES = ["critical", "high", "medium", "low", "info", "none"]
+KNOWN_ERRORS = (InputError, RulePackError, ConfigError, BaselineError)
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line error and exit 2."""
+    click.echo(f"kube-auditor: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _severity_or_none(value: str) -> Severity | None:
+    return None if value == "none" else Severity(value)
+
+
+def _use_color(no_color: bool, output: str | None) -> bool:
+    if no_color or output or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _display_path(path: Path) -> str:
+    """A path relative to the working directory when it is below it (shorter in reports)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _size(value: str) -> int:
+    """Parse ``50MB``, ``512k``, ``1048576`` into bytes."""
+    text = value.strip().lower().removesuffix("b")
+    factor = 1
+    for suffix, multiple in (("k", 1024), ("m", 1024**2), ("g", 1024**3)):
+        if text.endswith(suffix):
+            text, factor = text[:-1], multiple
+            break
+    try:
+        number = float(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a size such as 50MB") from None
+    if number <= 0:
+        raise click.BadParameter("the size must be positive")
+    return int(number * factor)
+
+
+class _Group(click.Group):
+    """Turns unexpected exceptions into one line (a traceback only with KUBE_AUDITOR_DEBUG)."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except KNOWN_ERRORS as error:
+            fail(str(error))
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("kube-auditor: interrupted", err=True)
+            sys.exit(130)
+        except Exception as error:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("KUBE_AUDITOR_DEBUG"):
+                raise
+            fail(
+                f"internal error: {type(error).__name__}: {error} "
+                "(set KUBE_AUDITOR_DEBUG=1 for a traceback and please report it)"
+            )
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="kube-auditor")
+def main() -> None:
+    """Audit Kubernetes RBAC, NetworkPolicy and Pod Security against a STRIDE / 4C threat model.
+
+    \b
+    Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it;
+    2 usage or input error.
+    """
+
+
+def _policy_option(func):
+    return click.option(
+        "--policy",
+        "policy_dirs",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Extra rule pack file or directory (repeatable).",
+    )(func)
+
+
+def _load_config(path: Path | None) -> Config:
+    return load_config(path) if path else Config()
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--workshop", is_flag=True, help="Scan the bundled workshop scenario (a demo cluster).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON_CHOICES),
+    default=None,
+    help="Exit 1 when a finding is at or above this severity (default: high, or the config's failOn).",
+)
+@_policy_option
+@click.option("--no-builtin-policies", is_flag=True, help="Use only the packs given with --policy.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Configuration file (YAML).")
+@click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), help="Only findings absent from this baseline count for the gate.")
+@click.option("--write-baseline", "write_baseline_path", type=click.Path(path_type=Path), help="Write the current findings as a baseline file.")
+@click.option("--default-namespace", default="default", show_default=True, help="Namespace for namespaced objects that name none.")
+@click.option("--strict", is_flag=True, help="Treat input warnings (skipped documents) as errors.")
+@click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
+@click.option("--no-color", is_flag=True, help="Never colour the table output.")
+def scan(
+    paths: tuple[str, ...],
+    workshop: bool,
+    fmt: str,
+    output: str | None,
+    fail_on: str | None,
+    policy_dirs: tuple[Path, ...],
+    no_builtin_policies: bool,
+    config_path: Path | None,
+    baseline_path: Path | None,
+    write_baseline_path: Path | None,
+    default_namespace: str,
+    strict: bool,
+    max_file_size: str,
+    no_color: bool,
+) -> None:
+    """Scan manifest files, directories (recursively) or - (stdin).
+
+    \b
+    Examples:
+      kube-auditor scan k8s/
+      kube-auditor scan --format sarif -o results.sarif manifests/
+      kubectl get all -A -o json | kube-auditor scan -
+      kube-auditor scan --workshop
+    """
+    inputs = list(paths)
+    if workshop:
+        inputs.append(_display_path(workshop_dir()))
+    if not inputs:
+        raise click.UsageError("give PATH... to scan, - for stdin, or --workshop for the bundled demo")
+    config = _load_config(config_path)
+    gate = _severity_or_none(fail_on or config.fail_on or "high")
+    options = ScanOptions(
+        policy_dirs=list(policy_dirs),
+        builtin_policies=not no_builtin_policies,
+        config=config,
+        baseline=load_baseline(baseline_path) if baseline_path else None,
+        default_namespace=default_namespace,
+        strict=strict,
+        load=LoadOptions(max_file_bytes=_size(max_file_size), limits=ParseLimits()),
+        settings=AnalysisSettings(
+            pss_level=config.pss.level or "restricted", pss_version=config.pss.version or "latest"
+        ),
+    )
+    result = scan_paths(inputs, options)
+    if write_baseline_path:
+        count = write_baseline(write_baseline_path, result.findings)
+        click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
+    report_options = ReportOptions(fail_on=gate, color=_use_color(no_color, output))
+    text = render(result, fmt, report_options)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        summary = result.summary(gate)
+        click.echo(
+            f"kube-auditor: {summary['active']} finding(s), {summary['failing']} at or above "
+            f"{summary['failOn']}; report written to {output}",
+            err=True,
+        )
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_FINDINGS if result.failing(gate) else EXIT_OK)
+
+
+def _rules_for_listing(policy_dirs: tuple[Path, ...]) -> list[Rule]:
+    return load_rules(ScanOptions(policy_dirs=list(policy_dirs)))
+
+
+def rule_summary(rule: Rule) -> dict:
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "severity": rule.severity.value,
+        "stride": [s.value for s in rule.stride],
+        "layer": rule.layer.value,
+        "frameworks": {k.value: v for k, v in rule.frameworks.items()},
+        "pack": rule.pack,
+    }
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_policy_option
+def list_rules(fmt: str, policy_dirs: tuple[Path, ...]) -> None:
+    """List every rule with its severity, STRIDE categories, 4C layer and frameworks."""
+    rules = sorted(_rules_for_listing(policy_dirs), key=lambda r: r.id)
+    if fmt == "json":
+        click.echo(json.dumps([rule_summary(r) for r in rules], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("id", "severity", "STRIDE", "layer", "frameworks", "title"):
+        table.add_column(column)
+    for rule in rules:
+        frameworks = " ".join(f"{k.value}:{','.join(v)}" for k, v in rule.frameworks.items())
+        table.add_row(
+            rule.id, rule.severity.value, ",".join(s.value for s in rule.stride),
+            rule.layer.value, frameworks, rule.title,
+        )
+    Console(width=200, no_color=True, highlight=False).print(table)
+
+
+@main.command()
+@click.argument("rule_id")
+@_policy_option
+def explain(rule_id: str, policy_dirs: tuple[Path, ...]) -> None:
+    """Explain one rule: its risk, fix, frameworks, check and an example."""
+    rules = {r.id: r for r in _rules_for_listing(policy_dirs)}
+    rule = rules.get(rule_id.upper())
+    if rule is None:
+        close = [r for r in rules if rule_id.upper() in r]
+        hint = f"; did you mean {', '.join(sorted(close)[:5])}?" if close else "; see kube-auditor rules"
+        fail(f"no rule {rule_id!r}{hint}")
+    lines = [
+        f"{rule.id}: {rule.title}",
+        f"  severity: {rule.severity.value}    STRIDE: {', '.join(s.value for s in rule.stride)}"
+        f"    layer: {rule.layer.value}    pack: {rule.pack}",
+    ]
+    if rule.frameworks:
+        lines.append(
+            "  frameworks: "
+            + "; ".join(f"{k.value.upper()} {', '.join(v)}" for k, v in rule.frameworks.items())
+        )
+    lines += ["", "Risk:", f"  {rule.risk}", "", "Fix:", f"  {rule.remediation}", "", "Check:"]
+    check = rule.check.model_dump(by_alias=True, exclude_defaults=True, exclude_none=True)
+    check_yaml = yaml.safe_dump(check, sort_keys=False, default_flow_style=False).rstrip()
+    lines += ["  " + line for line in check_yaml.splitlines()]
+    if rule.target != "object":
+        lines.append(f"  (evaluated per {rule.target})")
+    fixtures = rule_fixtures_dir() / rule.id
+    for label, name in (("Example that triggers it", "bad.yaml"), ("Example that passes", "good.yaml")):
+        path = fixtures / name
+        if path.is_file():
+            lines += ["", f"{label} ({name}):"]
+            lines += ["  " + line for line in path.read_text(encoding="utf-8").rstrip().splitlines()]
+    click.echo("\n".join(lines))
+
+
+@main.command()
+def version() -> None:
+    """Print versions of kube-auditor and of what it relies on."""
+    try:
+        import yaml_rs
+
+        fast_parser = f"yaml-rs {getattr(yaml_rs, '__version__', None) or _dist_version('yaml-rs')}"
+    except ImportError:
+        fast_parser = "none (every document is parsed by libyaml)"
+    click.echo(f"kube-auditor {__version__}")
+    click.echo(f"python {platform.python_version()}")
+    click.echo(f"yaml parsers: {fast_parser}; PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__})")
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,10 @@
+"""--format junit."""
+
+from __future__ import annotations
+
+from ..engine.result import ScanResult
+from . import ReportOptions
+
+
+def render(result: ScanResult, options: ReportOptions) -> str:
+    raise NotImplementedError("junit output is not available yet")
