@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -198,12 +198,7 @@ def _condition_tag(value: Any) -> str | None:
 
 
 Condition = Annotated[
-    Union[
-        Annotated[AllOf, Tag("all")],
-        Annotated[AnyOf, Tag("any")],
-        Annotated[NotOf, Tag("not")],
-        Annotated[PathCondition, Tag("path")],
-    ],
+    Annotated[AllOf, Tag("all")] | Annotated[AnyOf, Tag("any")] | Annotated[NotOf, Tag("not")] | Annotated[PathCondition, Tag("path")],
     Discriminator(
         _condition_tag,
         custom_error_type="condition",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -92,7 +92,7 @@ def _check_tag(value: Any) -> str:
 
 
 Check = Annotated[
-    Union[Annotated[AnalyzerCheck, Tag("analyzer")], Annotated[Condition, Tag("condition")]],
+    Annotated[AnalyzerCheck, Tag("analyzer")] | Annotated[Condition, Tag("condition")],
     Discriminator(_check_tag),
 ]
 

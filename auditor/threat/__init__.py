@@ -24,7 +24,7 @@ class Severity(str, Enum):
         """A number that grows with severity (info=0 … critical=4), for sorting and gates."""
         return _SEVERITY_RANK[self]
 
-    def at_least(self, other: "Severity") -> bool:
+    def at_least(self, other: Severity) -> bool:
         return self.rank >= other.rank
 
 

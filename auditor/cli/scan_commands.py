@@ -1,121 +1,36 @@
-"""The ``kube-auditor`` command line: thin click commands over the library.
-
-Each command parses options, calls one pipeline function and renders its result. Every
-expected failure (bad input, bad rule pack, bad config) is one line on stderr and exit code
-2; findings at or above ``--fail-on`` give exit code 1; otherwise 0. No traceback reaches a
-user unless ``KUBE_AUDITOR_DEBUG=1`` is set.
-"""
+"""``scan``, ``rules``, ``explain`` and ``version``: the scan pipeline's commands."""
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 import yaml
 
-from . import __version__
-from .analysis.registry import AnalysisSettings
-from .engine.baseline import BaselineError, load_baseline, write_baseline
-from .engine.config import Config, ConfigError, load_config
-from .engine.rules import Rule, RulePackError
-from .inventory import InputError, LoadOptions, ParseLimits
-from .pipeline import ScanOptions, load_rules, scan_paths
-from .report import FORMATS, ReportOptions, render
-from .resources import rule_fixtures_dir, workshop_dir
-from .threat import Severity
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FAIL_ON_CHOICES = ["critical", "high", "medium", "low", "info", "none"]
-KNOWN_ERRORS = (InputError, RulePackError, ConfigError, BaselineError)
-
-
-def fail(message: str) -> NoReturn:
-    """Print a one-line error and exit 2."""
-    click.echo(f"kube-auditor: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
-def _severity_or_none(value: str) -> Severity | None:
-    return None if value == "none" else Severity(value)
-
-
-def _use_color(no_color: bool, output: str | None) -> bool:
-    if no_color or output or os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
-
-
-def _display_path(path: Path) -> str:
-    """A path relative to the working directory when it is below it (shorter in reports)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _size(value: str) -> int:
-    """Parse ``50MB``, ``512k``, ``1048576`` into bytes."""
-    text = value.strip().lower().removesuffix("b")
-    factor = 1
-    for suffix, multiple in (("k", 1024), ("m", 1024**2), ("g", 1024**3)):
-        if text.endswith(suffix):
-            text, factor = text[:-1], multiple
-            break
-    try:
-        number = float(text)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a size such as 50MB") from None
-    if number <= 0:
-        raise click.BadParameter("the size must be positive")
-    return int(number * factor)
-
-
-class _Group(click.Group):
-    """Turns unexpected exceptions into one line (a traceback only with KUBE_AUDITOR_DEBUG)."""
-
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
-        try:
-            return super().invoke(ctx)
-        except KNOWN_ERRORS as error:
-            fail(str(error))
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            click.echo("kube-auditor: interrupted", err=True)
-            sys.exit(130)
-        except Exception as error:  # noqa: BLE001 - the last line of defence
-            if os.environ.get("KUBE_AUDITOR_DEBUG"):
-                raise
-            fail(
-                f"internal error: {type(error).__name__}: {error} "
-                "(set KUBE_AUDITOR_DEBUG=1 for a traceback and please report it)"
-            )
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="kube-auditor")
-def main() -> None:
-    """Audit Kubernetes RBAC, NetworkPolicy and Pod Security against a STRIDE / 4C threat model.
-
-    \b
-    Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it;
-    2 usage or input error.
-    """
-
-
-def _policy_option(func):
-    return click.option(
-        "--policy",
-        "policy_dirs",
-        multiple=True,
-        type=click.Path(path_type=Path),
-        help="Extra rule pack file or directory (repeatable).",
-    )(func)
+from .. import __version__
+from ..analysis.registry import AnalysisSettings
+from ..engine.baseline import load_baseline, write_baseline
+from ..engine.config import Config, load_config
+from ..engine.rules import Rule
+from ..inventory import LoadOptions, ParseLimits
+from ..pipeline import ScanOptions, load_rules, scan_paths
+from ..report import FORMATS, ReportOptions, render
+from ..resources import rule_fixtures_dir, workshop_dir
+from . import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    FAIL_ON_CHOICES,
+    display_path,
+    fail,
+    main,
+    parse_size,
+    policy_option,
+    severity_or_none,
+    use_color,
+)
 
 
 def _load_config(path: Path | None) -> Config:
@@ -133,7 +48,7 @@ def _load_config(path: Path | None) -> Config:
     default=None,
     help="Exit 1 when a finding is at or above this severity (default: high, or the config's failOn).",
 )
-@_policy_option
+@policy_option
 @click.option("--no-builtin-policies", is_flag=True, help="Use only the packs given with --policy.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Configuration file (YAML).")
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), help="Only findings absent from this baseline count for the gate.")
@@ -169,11 +84,11 @@ def scan(
     """
     inputs = list(paths)
     if workshop:
-        inputs.append(_display_path(workshop_dir()))
+        inputs.append(display_path(workshop_dir()))
     if not inputs:
         raise click.UsageError("give PATH... to scan, - for stdin, or --workshop for the bundled demo")
     config = _load_config(config_path)
-    gate = _severity_or_none(fail_on or config.fail_on or "high")
+    gate = severity_or_none(fail_on or config.fail_on or "high")
     options = ScanOptions(
         policy_dirs=list(policy_dirs),
         builtin_policies=not no_builtin_policies,
@@ -181,7 +96,7 @@ def scan(
         baseline=load_baseline(baseline_path) if baseline_path else None,
         default_namespace=default_namespace,
         strict=strict,
-        load=LoadOptions(max_file_bytes=_size(max_file_size), limits=ParseLimits()),
+        load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
         settings=AnalysisSettings(
             pss_level=config.pss.level or "restricted", pss_version=config.pss.version or "latest"
         ),
@@ -190,7 +105,7 @@ def scan(
     if write_baseline_path:
         count = write_baseline(write_baseline_path, result.findings)
         click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
-    report_options = ReportOptions(fail_on=gate, color=_use_color(no_color, output))
+    report_options = ReportOptions(fail_on=gate, color=use_color(no_color, output))
     text = render(result, fmt, report_options)
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -223,7 +138,7 @@ def rule_summary(rule: Rule) -> dict:
 
 @main.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@_policy_option
+@policy_option
 def list_rules(fmt: str, policy_dirs: tuple[Path, ...]) -> None:
     """List every rule with its severity, STRIDE categories, 4C layer and frameworks."""
     rules = sorted(_rules_for_listing(policy_dirs), key=lambda r: r.id)
@@ -247,7 +162,7 @@ def list_rules(fmt: str, policy_dirs: tuple[Path, ...]) -> None:
 
 @main.command()
 @click.argument("rule_id")
-@_policy_option
+@policy_option
 def explain(rule_id: str, policy_dirs: tuple[Path, ...]) -> None:
     """Explain one rule: its risk, fix, frameworks, check and an example."""
     rules = {r.id: r for r in _rules_for_listing(policy_dirs)}
@@ -303,7 +218,3 @@ def _dist_version(name: str) -> str:
         return dist_version(name)
     except PackageNotFoundError:
         return "unknown"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,5 @@
+"""``python -m auditor``: the kube-auditor command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m auditor.cli``: the kube-auditor command line."""
+
+from . import main
+
+main()
