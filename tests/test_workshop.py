@@ -1,0 +1,77 @@
+"""What a scan of the workshop scenario finds, pinned finding by finding.
+
+The scenario (fixtures/workshop) is the README's demo and the canonical example of each
+rule family; every family's findings on it are listed here, so a change in any rule shows
+up as a precise difference. A new rule family must add its expectations (the last test
+fails for findings of a family with none).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.pipeline import ScanOptions, scan_paths
+from auditor.resources import workshop_dir
+
+WORKLOADS = {
+    "Deployment default/counter": "counter",
+    "Deployment default/redis": "redis",
+    "Deployment kube-system/kubernetes-dashboard": "kubernetes-dashboard",
+    "Pod default/rooter": "rooter",
+    "StatefulSet default/mysql": "mysql",
+}
+
+
+def _each(rule: str, objects: list[str], with_container: bool = True) -> set[str]:
+    return {
+        f"{rule} {obj}" + (f" [{WORKLOADS[obj]}]" if with_container else "") for obj in objects
+    }
+
+
+ALL = list(WORKLOADS)
+NOT_DASHBOARD = [w for w in ALL if "dashboard" not in w]
+
+EXPECTED: dict[str, set[str]] = {
+    "KA-CTR": (
+        _each("KA-CTR-001", ALL)  # no memory limit anywhere
+        | _each("KA-CTR-002", ALL)
+        | _each("KA-CTR-003", ALL)
+        | _each("KA-CTR-004", ["Deployment default/counter"])  # counter:latest
+        | _each("KA-CTR-005", ALL)
+        | _each("KA-CTR-006", ALL)
+        # the Dashboard's ServiceAccount is bound (to cluster-admin), so it "needs" the API
+        | _each("KA-CTR-007", NOT_DASHBOARD, with_container=False)
+        | _each("KA-CTR-008", NOT_DASHBOARD)  # the Dashboard has a liveness probe
+        | _each("KA-CTR-009", ALL)
+        | _each("KA-CTR-010", ["StatefulSet default/mysql"])  # MYSQL_ROOT_PASSWORD literal
+    ),
+    "KA-INV": set(),
+}
+
+
+@pytest.fixture(scope="module")
+def findings() -> set[str]:
+    result = scan_paths([str(workshop_dir())], ScanOptions())
+    rows = set()
+    for f in result.findings:
+        where = f"{f.resource.namespace}/{f.resource.name}" if f.resource.namespace else f.resource.name
+        rows.add(f"{f.rule} {f.resource.kind} {where}" + (f" [{f.container}]" if f.container else ""))
+    return rows
+
+
+def _family(row: str) -> str:
+    return "-".join(row.split(" ", 1)[0].split("-")[:2])
+
+
+@pytest.mark.parametrize("family", sorted(EXPECTED))
+def test_workshop_findings_by_family(findings, family):
+    actual = {row for row in findings if _family(row) == family}
+    expected = EXPECTED[family]
+    assert actual == expected, (
+        f"unexpected: {sorted(actual - expected)}\nmissing: {sorted(expected - actual)}"
+    )
+
+
+def test_every_family_found_in_the_workshop_has_expectations(findings):
+    families = {_family(row) for row in findings}
+    assert families <= set(EXPECTED), f"add expectations for {sorted(families - set(EXPECTED))}"
