@@ -131,7 +131,7 @@ def rule_summary(rule: Rule) -> dict:
         "severity": rule.severity.value,
         "stride": [s.value for s in rule.stride],
         "layer": rule.layer.value,
-        "frameworks": {k.value: v for k, v in rule.frameworks.items()},
+        "frameworks": rule.frameworks,
         "pack": rule.pack,
     }
 
@@ -152,7 +152,7 @@ def list_rules(fmt: str, policy_dirs: tuple[Path, ...]) -> None:
     for column in ("id", "severity", "STRIDE", "layer", "frameworks", "title"):
         table.add_column(column)
     for rule in rules:
-        frameworks = " ".join(f"{k.value}:{','.join(v)}" for k, v in rule.frameworks.items())
+        frameworks = " ".join(f"{k}:{','.join(v)}" for k, v in rule.frameworks.items())
         table.add_row(
             rule.id, rule.severity.value, ",".join(s.value for s in rule.stride),
             rule.layer.value, frameworks, rule.title,
@@ -179,7 +179,7 @@ def explain(rule_id: str, policy_dirs: tuple[Path, ...]) -> None:
     if rule.frameworks:
         lines.append(
             "  frameworks: "
-            + "; ".join(f"{k.value.upper()} {', '.join(v)}" for k, v in rule.frameworks.items())
+            + "; ".join(f"{k.upper()} {', '.join(v)}" for k, v in rule.frameworks.items())
         )
     lines += ["", "Risk:", f"  {rule.risk}", "", "Fix:", f"  {rule.remediation}", "", "Check:"]
     check = rule.check.model_dump(by_alias=True, exclude_defaults=True, exclude_none=True)

@@ -68,7 +68,7 @@ class CompiledRule:
 
     __slots__ = (
         "rule", "kinds", "exclude_kinds", "namespaces", "exclude_namespaces", "labels",
-        "container_fields", "when", "check", "analyzer", "message",
+        "container_fields", "when", "check", "analyzer", "message", "filters_resources",
     )
 
     def __init__(self, rule: Rule) -> None:
@@ -80,6 +80,9 @@ class CompiledRule:
         self.exclude_namespaces = frozenset(match.exclude_namespaces)
         self.labels = dict(match.labels)
         self.container_fields = tuple(match.containers)
+        self.filters_resources = bool(
+            self.namespaces is not None or self.exclude_namespaces or self.labels
+        )
         self.when: Predicate | None = (
             compile_condition(rule.when, rule.target) if rule.when is not None else None
         )
@@ -118,9 +121,9 @@ class CompiledRule:
             rule=rule.id,
             title=rule.title,
             severity=rule.severity,
-            stride=list(rule.stride),
+            stride=rule.stride,  # shared with the rule: findings never mutate it
             layer=rule.layer,
-            frameworks=dict(rule.frameworks),
+            frameworks=rule.frameworks,
             resource=where.resource,
             message=self.message(where),
             remediation=rule.remediation,
@@ -134,9 +137,9 @@ class CompiledRule:
             rule=rule.id,
             title=rule.title,
             severity=hit.severity or rule.severity,
-            stride=list(rule.stride),
+            stride=rule.stride,
             layer=rule.layer,
-            frameworks=dict(rule.frameworks),
+            frameworks=rule.frameworks,
             resource=hit.resource,
             message=hit.message,
             remediation=rule.remediation,
@@ -145,6 +148,13 @@ class CompiledRule:
             key=hit.key,
             details=hit.details,
         )
+
+
+def _applicable(rules: list[CompiledRule], resource: Resource) -> list[CompiledRule]:
+    """The rules whose namespace/label filters admit ``resource`` (most rules have none)."""
+    if not any(r.filters_resources for r in rules):
+        return rules
+    return [r for r in rules if not r.filters_resources or r.applies_to(resource)]
 
 
 class Engine:
@@ -197,10 +207,8 @@ class Engine:
 
     def _evaluate_template(self, template: PodTemplate, findings: list[Finding]) -> None:
         resource = template.resource
-        pod_rules = [r for r in self._rules_for("pod", resource.kind) if r.applies_to(resource)]
-        container_rules = [
-            r for r in self._rules_for("container", resource.kind) if r.applies_to(resource)
-        ]
+        pod_rules = _applicable(self._rules_for("pod", resource.kind), resource)
+        container_rules = _applicable(self._rules_for("container", resource.kind), resource)
         if not pod_rules and not container_rules:
             return
         spec_path = template.path_str

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..inventory import Resource
-from ..threat import Framework, Layer, Severity, Stride
+from ..threat import Layer, Severity, Stride
 
 
 @dataclass(slots=True)
@@ -24,7 +24,7 @@ class Finding:
     severity: Severity
     stride: list[Stride]
     layer: Layer
-    frameworks: dict[Framework, list[str]]
+    frameworks: dict[str, list[str]]
     resource: Resource
     message: str
     remediation: str
@@ -37,14 +37,18 @@ class Finding:
     baselined: bool = False
     #: the file a rendered template came from (Helm/Kustomize source mapping)
     origin: str | None = None
-    fingerprint: str = field(default="", init=False)
+    _fingerprint: str | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        group, kind, namespace, name = self.resource.key
-        identity = "|".join(
-            (self.rule, group, kind, namespace or "", name, self.container or "", self.key or "")
-        )
-        self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:20]
+    @property
+    def fingerprint(self) -> str:
+        """A stable 20-hex-digit identity (computed on first use: many findings never need it)."""
+        if self._fingerprint is None:
+            group, kind, namespace, name = self.resource.key
+            identity = "|".join(
+                (self.rule, group, kind, namespace or "", name, self.container or "", self.key or "")
+            )
+            self._fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:20]
+        return self._fingerprint
 
     @property
     def counts_for_gate(self) -> bool:
@@ -56,10 +60,11 @@ class Finding:
         return {
             "rule": self.rule,
             "title": self.title,
-            "severity": self.severity.value,
-            "stride": [s.value for s in self.stride],
-            "layer": self.layer.value,
-            "frameworks": {fw.value: list(ids) for fw, ids in self.frameworks.items()},
+            # the enums are str subclasses: they serialise, and compare, as their values
+            "severity": self.severity,
+            "stride": list(self.stride),
+            "layer": self.layer,
+            "frameworks": self.frameworks,  # shared with the rule; serialisers only read it
             "object": self.resource.ref(),
             "source": {"file": self.resource.source.file, "line": self.resource.source.line},
             "container": self.container,

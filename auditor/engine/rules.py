@@ -105,7 +105,9 @@ class Rule(_Strict):
     severity: Severity
     stride: list[Stride] = Field(min_length=1)
     layer: Layer
-    frameworks: dict[Framework, list[str]] = Field(default_factory=dict)
+    #: framework name (``cis``, ``nsa``, ``mitre``) → ids; keys are validated as
+    #: :class:`Framework` and stored as plain strings, the form every output writes
+    frameworks: dict[str, list[str]] = Field(default_factory=dict)
     target: TargetKind = "object"
     match: Match = Field(default_factory=Match)
     when: Condition | None = None
@@ -115,6 +117,15 @@ class Rule(_Strict):
     remediation: str = Field(min_length=1)
     #: pack the rule came from (set on load, not written in packs)
     pack: str = Field(default="", exclude=True)
+
+    @field_validator("frameworks")
+    @classmethod
+    def _known_frameworks(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        known = [f.value for f in Framework]
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown framework {name!r}; use {', '.join(known)}")
+        return {Framework(name).value: list(ids) for name, ids in value.items()}
 
     @field_validator("id")
     @classmethod

@@ -73,7 +73,9 @@ class Inventory:
             kind = obj["kind"]
             metadata = obj.get("metadata")
             namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-            if kind in CLUSTER_SCOPED_KINDS or (api_group(obj["apiVersion"]), kind) in crd_scoped:
+            if kind in CLUSTER_SCOPED_KINDS or (
+                crd_scoped and (api_group(obj["apiVersion"]), kind) in crd_scoped
+            ):
                 namespace = None
             elif not isinstance(namespace, str) or not namespace:
                 namespace = default_namespace

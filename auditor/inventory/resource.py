@@ -15,7 +15,7 @@ class Resource:
     for cluster-scoped kinds and otherwise always set (defaulted when the manifest omits it).
     """
 
-    __slots__ = ("obj", "api_version", "kind", "name", "namespace", "source", "group")
+    __slots__ = ("obj", "api_version", "kind", "name", "namespace", "source", "group", "key")
 
     def __init__(
         self,
@@ -33,6 +33,8 @@ class Resource:
         self.namespace = namespace
         self.source = source
         self.group = api_group(self.api_version)
+        #: identity as the API server sees it: (group, kind, namespace, name)
+        self.key: tuple[str, str, str | None, str] = (self.group, self.kind, namespace, self.name)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -48,11 +50,6 @@ class Resource:
     def annotations(self) -> dict[str, str]:
         annotations = self.metadata.get("annotations")
         return annotations if isinstance(annotations, dict) else {}
-
-    @property
-    def key(self) -> tuple[str, str, str | None, str]:
-        """Identity as the API server sees it: (group, kind, namespace, name)."""
-        return (self.group, self.kind, self.namespace, self.name)
 
     def ref(self) -> dict[str, Any]:
         """The ``object`` block of a finding."""

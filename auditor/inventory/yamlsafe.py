@@ -224,11 +224,15 @@ _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)
 
 
 # Cheap pre-filter: a superset of the places the exact pattern can match. Every branch
-# starts with a literal character, which lets the regex engine skip ahead in C; a token
-# that continues a longer word is discarded by the look-ahead here and the look-behind in
-# ``needs_exact_path`` (a look-behind in the pattern would defeat the skipping).
+# starts with a literal character, which lets the regex engine skip ahead in C; the
+# fixed-width look-behind inside each branch drops tokens that end a longer word
+# ("region", "policy", "1.0"), so few candidates reach the per-line check.
+_AMBIGUOUS_WORDS = ("yes", "y", "Yes", "YES", "Y", "no", "n", "No", "NO", "N",
+                    "on", "On", "ON", "off", "Off", "OFF")
 _CANDIDATE = re.compile(
-    r"(?:y(?:es)?|Y(?:es|ES)?|no?|N[oO]?|o(?:n|ff)|O(?:n|N|ff|FF)|0[0-9_]*|!|<)(?![\w.-])"
+    "(?:"
+    + "|".join(f"{word}(?<![\\w.]{word})" for word in _AMBIGUOUS_WORDS)
+    + r"|0(?<![\w.]0)[0-9_]*|!|<)(?![\w.-])"
 )
 
 
@@ -243,10 +247,6 @@ def needs_exact_path(text: str) -> bool:
         start = candidate.start()
         if start < checked_to:
             continue  # its line was checked already
-        if start and text[start] not in "!<":
-            before = text[start - 1]
-            if before.isalnum() or before in "_.":
-                continue  # the end of a longer word such as "region" or "policy"
         line_start = text.rfind("\n", 0, start) + 1
         line_end = text.find("\n", candidate.end())
         checked_to = len(text) if line_end < 0 else line_end

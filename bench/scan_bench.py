@@ -1,0 +1,245 @@
+"""Scan throughput and memory against YAML parsing alone, measured in one run.
+
+    python bench/scan_bench.py                 # 10k and 50k objects
+    python bench/scan_bench.py --sizes 2000    # a quick run
+
+For each corpus size it generates (seeded, so every run sees the same files) a realistic
+set of manifests, then measures in separate fresh processes:
+
+* parse only, PyYAML's CSafeLoader (libyaml): the classic Python baseline;
+* parse only, yaml-rs (Rust): the fastest YAML parser on PyPI;
+* the whole scan (read, parse with Kubernetes semantics, build the inventory, evaluate every
+  built-in rule, render JSON).
+
+and prints objects/s, peak RSS and the ratios scan / parse. Times are the work inside each
+process (interpreter start-up and imports excluded); peak RSS is the process's own maximum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+CORPUS_ROOT = HERE / ".corpus"
+OBJECTS_PER_FILE = 100
+
+
+# ---------------------------------------------------------------------------------------
+# Corpus
+
+
+def _workload(rng: random.Random, i: int, namespace: str) -> dict:
+    hardened = rng.random() < 0.5
+    container = {
+        "name": "app",
+        "image": rng.choice(
+            [f"registry.example.com/team/app-{i}:1.{i % 9}.{i % 7}", f"app-{i}:latest",
+             f"ghcr.io/org/app-{i}@sha256:{'%064x' % rng.getrandbits(256)}", "nginx"]
+        ),
+        "ports": [{"containerPort": 8080, "name": "http"}],
+        "env": [
+            {"name": "LOG_LEVEL", "value": rng.choice(["info", "debug"])},
+            {"name": "DB_HOST", "value": f"db.{namespace}.svc"},
+        ],
+    }
+    if rng.random() < 0.1:
+        container["env"].append({"name": "DB_PASSWORD", "value": "hunter2"})
+    if hardened:
+        container["securityContext"] = {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        container["resources"] = {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        }
+        container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}}
+        container["readinessProbe"] = {"httpGet": {"path": "/ready", "port": 8080}}
+    elif rng.random() < 0.2:
+        container["securityContext"] = {"privileged": True}
+    sidecar = {
+        "name": "proxy",
+        "image": "envoyproxy/envoy:v1.30.1",
+        "args": ["--config-path", "/etc/envoy/envoy.yaml"],
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/envoy"}],
+    }
+    pod_spec = {
+        "serviceAccountName": f"app-{i}",
+        "containers": [container, sidecar] if rng.random() < 0.5 else [container],
+        "volumes": [{"name": "config", "configMap": {"name": f"app-{i}"}}],
+    }
+    if rng.random() < 0.3:
+        pod_spec["initContainers"] = [
+            {"name": "migrate", "image": f"registry.example.com/team/migrate:{i % 5}.0"}
+        ]
+    labels = {"app": f"app-{i}", "tier": rng.choice(["web", "api", "worker", "db"])}
+    template = {"metadata": {"labels": labels}, "spec": pod_spec}
+    kind = rng.choices(["Deployment", "StatefulSet", "DaemonSet", "CronJob"], [70, 15, 5, 10])[0]
+    metadata = {
+        "name": f"app-{i}",
+        "namespace": namespace,
+        "labels": labels,
+        "annotations": {"description": "Serves the team's requests; owned by the platform group"},
+    }
+    if kind == "CronJob":
+        template["spec"]["restartPolicy"] = "OnFailure"
+        spec = {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}
+        return {"apiVersion": "batch/v1", "kind": kind, "metadata": metadata, "spec": spec}
+    spec = {"selector": {"matchLabels": {"app": f"app-{i}"}}, "template": template}
+    if kind != "DaemonSet":
+        spec["replicas"] = rng.randint(1, 5)
+    if kind == "StatefulSet":
+        spec["serviceName"] = f"app-{i}"
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def _companions(rng: random.Random, i: int, namespace: str) -> list[dict]:
+    meta = {"name": f"app-{i}", "namespace": namespace}
+    objects = [
+        {
+            "apiVersion": "v1", "kind": "Service", "metadata": dict(meta),
+            "spec": {"selector": {"app": f"app-{i}"},
+                     "ports": [{"port": 80, "targetPort": "http", "protocol": "TCP"}]},
+        },
+        {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": dict(meta),
+            "data": {"envoy.yaml": "static_resources:\n  listeners: []\n  clusters: []\n"},
+        },
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)},
+    ]
+    if rng.random() < 0.4:
+        objects.append({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": dict(meta),
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}],
+        })
+        objects.append({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": dict(meta),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"app-{i}"},
+            "subjects": [{"kind": "ServiceAccount", "name": f"app-{i}", "namespace": namespace}],
+        })
+    if rng.random() < 0.3:
+        objects.append({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": dict(meta),
+            "spec": {
+                "podSelector": {"matchLabels": {"app": f"app-{i}"}},
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"tier": "web"}}}],
+                             "ports": [{"port": 8080, "protocol": "TCP"}]}],
+            },
+        })
+    return objects
+
+
+def generate_corpus(size: int, seed: int = 20261126) -> Path:
+    """Write about ``size`` objects as multi-document YAML files; reuse an existing corpus."""
+    directory = CORPUS_ROOT / f"objects-{size}-seed-{seed}"
+    marker = directory / ".complete"
+    if marker.exists():
+        return directory
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    objects: list[dict] = []
+    i = 0
+    while len(objects) < size:
+        namespace = f"team-{i % 50}"
+        objects.append(_workload(rng, i, namespace))
+        objects.extend(_companions(rng, i, namespace))
+        i += 1
+    objects = objects[:size]
+    for start in range(0, len(objects), OBJECTS_PER_FILE):
+        path = directory / f"manifests-{start // OBJECTS_PER_FILE:05d}.yaml"
+        with path.open("w", encoding="utf-8") as handle:
+            yaml.safe_dump_all(objects[start:start + OBJECTS_PER_FILE], handle, sort_keys=False)
+    marker.write_text(str(len(objects)))
+    return directory
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements, each in a fresh process
+
+_CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from pathlib import Path
+    mode, corpus = sys.argv[1], Path(sys.argv[2])
+    files = sorted(corpus.glob("*.yaml"))
+    if mode == "csafe":
+        import yaml
+        start = time.perf_counter()
+        n = 0
+        for f in files:
+            n += sum(1 for _ in yaml.load_all(f.read_text(), Loader=yaml.CSafeLoader))
+    elif mode == "yaml-rs":
+        import yaml_rs
+        start = time.perf_counter()
+        n = 0
+        for f in files:
+            docs = yaml_rs.loads(f.read_text(), parse_datetime=False)
+            n += len(docs) if isinstance(docs, list) else 1
+    else:
+        from auditor.pipeline import ScanOptions, scan_paths
+        from auditor.report import ReportOptions, render
+        start = time.perf_counter()
+        result = scan_paths([str(corpus)], ScanOptions())
+        render(result, "json", ReportOptions())
+        n = len(result.inventory)
+        print(json.dumps({"findings": len(result.findings)}), file=sys.stderr)
+    elapsed = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"seconds": elapsed, "objects": n, "rss": rss}))
+    """
+)
+
+
+def measure(mode: str, corpus: Path) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode, str(corpus)],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    if completed.stderr.strip():
+        result.update(json.loads(completed.stderr.strip().splitlines()[-1]))
+    return result
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1024 / 1024:,.0f} MB"
+
+
+def run(sizes: list[int]) -> None:
+    for size in sizes:
+        corpus = generate_corpus(size)
+        megabytes = sum(f.stat().st_size for f in corpus.glob("*.yaml")) / 1024 / 1024
+        csafe = measure("csafe", corpus)
+        fast = measure("yaml-rs", corpus)
+        scan = measure("scan", corpus)
+        print(f"corpus: {scan['objects']:,} objects, {megabytes:.1f} MB of YAML ({corpus.name})")
+        for label, m in (("parse, CSafeLoader", csafe), ("parse, yaml-rs", fast), ("full scan", scan)):
+            rate = m["objects"] / m["seconds"] if m["seconds"] else float("inf")
+            print(f"  {label:<20} {m['seconds']:7.2f} s  {rate:10,.0f} objects/s  peak RSS {_mb(m['rss'])}")
+        print(f"  findings: {scan.get('findings', 0):,}")
+        print(f"  ratio full scan / CSafeLoader parse: {scan['seconds'] / csafe['seconds']:.2f}")
+        print(f"  ratio full scan / yaml-rs parse:     {scan['seconds'] / fast['seconds']:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    run(parser.parse_args().sizes)
+
+
+if __name__ == "__main__":
+    main()
