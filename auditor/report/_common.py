@@ -72,7 +72,9 @@ def report_rules(result: ScanResult) -> list[Rule]:
 
 def is_pseudo_file(name: str | None) -> bool:
     """``<stdin>``, ``<memory>``, ``<input>``: names for input that is not a file on disk."""
-    return not name or (name.startswith("<") and name.endswith(">"))
+    if not name:
+        return True
+    return name.startswith("<") and name.endswith(">") and "/" not in name and "\\" not in name
 
 
 def relative_path(name: str) -> str | None:
