@@ -39,6 +39,7 @@ th{background:#f6f8fa}td.n{text-align:right;width:5rem}
 .sev-info{background:#6e7781;color:#fff}.st-failing{background:#ffebe9;color:#82071e}
 .st-waived,.st-baselined,.st-below-threshold{background:#eaeef2;color:#424a53}
 .finding{border-top:1px solid #eaeef2;padding:.5rem 0}.finding p{margin:.2rem 0}
+summary{cursor:pointer}summary h3{display:inline-block;margin:1rem 0 .25rem}
 @media print{.object{break-inside:avoid}}
 """
 
@@ -130,8 +131,10 @@ def _findings(result: ScanResult, options: ReportOptions) -> str:
 
 
 def _severity_section(severity: Severity, findings: list[Finding], options: ReportOptions) -> str:
+    """One severity's findings, by object, in a section a reader can fold away."""
     name = severity.value
-    parts = [f'<h3 id="{name}"><span class="badge sev-{name}">{name}</span> {len(findings)} finding(s)</h3>']
+    heading = f'<h3 id="{name}"><span class="badge sev-{name}">{name}</span> {len(findings)} finding(s)</h3>'
+    parts = [f"<details open><summary>{heading}</summary>"]
     for resource, object_findings in group_by_object(findings):
         parts.append(
             f'<section class="object"><h4>{e(resource.display)}</h4>'
@@ -139,7 +142,7 @@ def _severity_section(severity: Severity, findings: list[Finding], options: Repo
             + "".join(_finding(f, options) for f in object_findings)
             + "</section>"
         )
-    return "".join(parts)
+    return "".join(parts) + "</details>"
 
 
 def _notices(result: ScanResult) -> str:
