@@ -6,7 +6,9 @@ finding fails the gate, or about how a file and line are written.
 
 from __future__ import annotations
 
+import os
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
 
 from ..engine.findings import Finding
@@ -79,17 +81,16 @@ def is_pseudo_file(name: str | None) -> bool:
 
 def relative_path(name: str) -> str | None:
     """``name`` relative to the working directory with forward slashes, or None if outside."""
-    path = Path(name)
+    return _relative_to(name, os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _relative_to(name: str, directory: str) -> str | None:
+    """Cached: thousands of findings share a handful of files, and resolving costs syscalls."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(name).resolve().relative_to(Path(directory).resolve()).as_posix()
     except (ValueError, OSError):
         return None
-
-
-def location_text(finding: Finding) -> str:
-    """``file:line`` (or just the file when the line is unknown), as people read it."""
-    source = finding.resource.source
-    return f"{source.file}:{source.line}" if source.line is not None else source.file
 
 
 def group_by_object(findings: list[Finding]) -> list[tuple[Resource, list[Finding]]]:

@@ -17,7 +17,7 @@ from ..engine.findings import Finding
 from ..engine.result import ScanResult
 from ..threat import LAYER_MEANING, SEVERITIES_DESCENDING, STRIDE_MEANING, Layer, Severity, Stride
 from . import ReportOptions
-from ._common import Status, framework_lines, group_by_object, location_text, status
+from ._common import Status, framework_lines, group_by_object, status
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;
@@ -103,18 +103,17 @@ def _finding(finding: Finding, options: ReportOptions) -> str:
     badge = f'<span class="badge st-{state.value}">{STATUS_LABEL[state]}</span>'
     if state is Status.waived:
         badge += f" <span class=\"muted\">{e(finding.waiver_reason)}</span>"
-    where = location_text(finding)
-    extra = [f"container {finding.container}"] if finding.container else []
-    extra += [f"at {finding.path}"] if finding.path else []
-    frameworks = "; ".join(framework_lines(finding.frameworks))
+    # the file and line are the object's, shown once above its findings
+    where = [f"container {finding.container}"] if finding.container else []
+    where += [f"field {finding.path}"] if finding.path else []
+    where += framework_lines(finding.frameworks)
+    muted = f'<p class="muted">{e(" · ".join(where))}</p>' if where else ""
     return (
         '<div class="finding">'
         f'<p><span class="rule">{e(finding.rule)}</span> {e(finding.title)} {badge}</p>'
         f"<p>{e(finding.message)}</p>"
         f"<p><b>Fix:</b> {e(finding.remediation)}</p>"
-        f'<p class="muted">{e(where)}{e("; " + ", ".join(extra)) if extra else ""}'
-        f'{" · " + e(frameworks) if frameworks else ""}</p>'
-        "</div>"
+        f"{muted}</div>"
     )
 
 

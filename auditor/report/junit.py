@@ -31,7 +31,6 @@ from ._common import (
     Status,
     group_by_object,
     is_pseudo_file,
-    location_text,
     relative_path,
     report_rules,
     status,
@@ -57,7 +56,7 @@ def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: obj
 def _describe(finding: Finding, state: Status) -> str:
     """One finding as a few lines of text for a failure body or system-out."""
     lines = [f"[{finding.severity.value}] {finding.rule} {finding.title}", f"  {finding.message}"]
-    where = location_text(finding)
+    where = str(finding.resource.source)
     if finding.container:
         where += f" (container {finding.container})"
     lines.append(f"  at {where}")

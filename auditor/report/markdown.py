@@ -14,7 +14,6 @@ from ..engine.findings import Finding
 from ..engine.result import ScanResult
 from ..threat import LAYER_MEANING, SEVERITIES_DESCENDING, STRIDE_MEANING, Layer, Stride
 from . import ReportOptions
-from ._common import location_text
 
 MAX_CHARS = 60_000
 MAX_ROWS = 100
@@ -40,7 +39,7 @@ def _row(finding: Finding) -> str:
     obj = resource.display + (f" (container {finding.container})" if finding.container else "")
     return (
         f"| {finding.severity.value} | `{finding.rule}` | {cell(obj)} | "
-        f"{cell(location_text(finding))} | {cell(finding.message)} |"
+        f"{cell(finding.resource.source)} | {cell(finding.message)} |"
     )
 
 
