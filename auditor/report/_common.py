@@ -64,9 +64,15 @@ def report_rules(result: ScanResult) -> list[Rule]:
             known.add(finding.rule)
             rules.append(
                 Rule.model_construct(
-                    id=finding.rule, title=finding.title, severity=finding.severity,
-                    stride=finding.stride, layer=finding.layer, frameworks=finding.frameworks,
-                    risk=finding.title, remediation=finding.remediation, pack="",
+                    id=finding.rule,
+                    title=finding.title,
+                    severity=finding.severity,
+                    stride=finding.stride,
+                    layer=finding.layer,
+                    frameworks=finding.frameworks,
+                    risk=finding.title,
+                    remediation=finding.remediation,
+                    pack="",
                 )
             )
     return rules

@@ -65,7 +65,7 @@ def _verdict(summary: dict) -> str:
     if summary["failing"]:
         return (
             f'<p class="verdict fail">FAIL: {summary["failing"]} finding(s) at or above '
-            f'{e(summary["failOn"])}</p>'
+            f"{e(summary['failOn'])}</p>"
         )
     return f'<p class="verdict pass">PASS: no finding at or above {e(summary["failOn"])}</p>'
 
@@ -73,10 +73,10 @@ def _verdict(summary: dict) -> str:
 def _cards(summary: dict) -> str:
     cards = [
         f'<div class="card"><span class="badge sev-{s.value}">{s.value}</span>'
-        f'<b>{summary["bySeverity"][s.value]}</b></div>'
+        f"<b>{summary['bySeverity'][s.value]}</b></div>"
         for s in SEVERITIES_DESCENDING
     ]
-    note = f'{summary["waived"]} waived and {summary["baselined"]} in baseline, not counted above.'
+    note = f"{summary['waived']} waived and {summary['baselined']} in baseline, not counted above."
     return f'<div class="cards">{"".join(cards)}</div><p class="muted">{note}</p>'
 
 
@@ -90,7 +90,9 @@ def _count_table(title: str, rows: list[tuple[str, int, str]]) -> str:
 
 def _threat_tables(summary: dict) -> str:
     stride = [(s.value, summary["byStride"][s.value], STRIDE_MEANING[s]) for s in Stride]
-    layers = [(layer.value, summary["byLayer"][layer.value], LAYER_MEANING[layer]) for layer in Layer]
+    layers = [
+        (layer.value, summary["byLayer"][layer.value], LAYER_MEANING[layer]) for layer in Layer
+    ]
     return (
         "<h2>Threat model</h2>"
         + _count_table("STRIDE category", stride)
@@ -102,7 +104,7 @@ def _finding(finding: Finding, options: ReportOptions) -> str:
     state = status(finding, options.fail_on)
     badge = f'<span class="badge st-{state.value}">{STATUS_LABEL[state]}</span>'
     if state is Status.waived:
-        badge += f" <span class=\"muted\">{e(finding.waiver_reason)}</span>"
+        badge += f' <span class="muted">{e(finding.waiver_reason)}</span>'
     # the file and line are the object's, shown once above its findings
     where = [f"container {finding.container}"] if finding.container else []
     where += [f"field {finding.path}"] if finding.path else []
@@ -132,7 +134,8 @@ def _findings(result: ScanResult, options: ReportOptions) -> str:
 def _severity_section(severity: Severity, findings: list[Finding], options: ReportOptions) -> str:
     """One severity's findings, by object, in a section a reader can fold away."""
     name = severity.value
-    heading = f'<h3 id="{name}"><span class="badge sev-{name}">{name}</span> {len(findings)} finding(s)</h3>'
+    badge = f'<span class="badge sev-{name}">{name}</span>'
+    heading = f'<h3 id="{name}">{badge} {len(findings)} finding(s)</h3>'
     parts = [f"<details open><summary>{heading}</summary>"]
     for resource, object_findings in group_by_object(findings):
         parts.append(
@@ -154,28 +157,33 @@ def _notices(result: ScanResult) -> str:
 def render(result: ScanResult, options: ReportOptions) -> str:
     summary = result.summary(options.fail_on)
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-    verdict = "gate disabled" if summary["failOn"] == "none" else (
-        "FAIL" if summary["failing"] else "PASS"
+    verdict = (
+        "gate disabled"
+        if summary["failOn"] == "none"
+        else ("FAIL" if summary["failing"] else "PASS")
     )
     meta = (
         f"Generated {e(generated)} by kube-auditor {e(__version__)} · {summary['objects']} "
         f"objects in {summary['files']} file(s) · {summary['rules']} rules"
     )
-    return "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-            f"<title>kube-auditor report: {verdict}</title>",
-            f"<style>{CSS}</style></head><body>",
-            f'<header><h1>kube-auditor report</h1><p class="meta">{meta}</p>',
-            _verdict(summary) + "</header>",
-            "<h2>Summary</h2>" + _cards(summary),
-            _threat_tables(summary),
-            _findings(result, options),
-            _notices(result),
-            f'<footer><p class="meta">{meta}</p></footer>',
-            "</body></html>",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+                f"<title>kube-auditor report: {verdict}</title>",
+                f"<style>{CSS}</style></head><body>",
+                f'<header><h1>kube-auditor report</h1><p class="meta">{meta}</p>',
+                _verdict(summary) + "</header>",
+                "<h2>Summary</h2>" + _cards(summary),
+                _threat_tables(summary),
+                _findings(result, options),
+                _notices(result),
+                f'<footer><p class="meta">{meta}</p></footer>',
+                "</body></html>",
+            ]
+        )
+        + "\n"
+    )

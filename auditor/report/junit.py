@@ -83,13 +83,19 @@ def _case_names(groups: list[tuple[Resource, list[Finding]]]) -> list[str]:
     for resource, _ in groups:
         counts[resource.display] += 1
     return [
-        resource.display if counts[resource.display] == 1 else f"{resource.display} ({resource.source})"
+        resource.display
+        if counts[resource.display] == 1
+        else f"{resource.display} ({resource.source})"
         for resource, _ in groups
     ]
 
 
 def _object_case(
-    suite: ET.Element, classname: str, name: str, resource: Resource, findings: list[Finding],
+    suite: ET.Element,
+    classname: str,
+    name: str,
+    resource: Resource,
+    findings: list[Finding],
     options: ReportOptions,
 ) -> str:
     """Add one (rule, object) test case; return its outcome: failure, skipped or passed."""
@@ -116,7 +122,10 @@ def _object_case(
 
 
 def _suite(
-    parent: ET.Element, pack: str, rules: list[Rule], by_rule: dict[str, list[Finding]],
+    parent: ET.Element,
+    pack: str,
+    rules: list[Rule],
+    by_rule: dict[str, list[Finding]],
     options: ReportOptions,
 ) -> list[str]:
     """One rule pack's suite; returns the outcome of each of its test cases."""

@@ -52,10 +52,15 @@ def _heading(summary: dict) -> list[str]:
             f"{summary['failOn']}"
         )
     else:
-        verdict = f":white_check_mark: kube-auditor: PASS, no finding at or above {summary['failOn']}"
-    counts = " · ".join(f"**{s.value}** {summary['bySeverity'][s.value]}" for s in SEVERITIES_DESCENDING)
+        verdict = (
+            f":white_check_mark: kube-auditor: PASS, no finding at or above {summary['failOn']}"
+        )
+    counts = " · ".join(
+        f"**{s.value}** {summary['bySeverity'][s.value]}" for s in SEVERITIES_DESCENDING
+    )
     extra = [
-        f"{summary[key]} {label}" for key, label in (("waived", "waived"), ("baselined", "in baseline"))
+        f"{summary[key]} {label}"
+        for key, label in (("waived", "waived"), ("baselined", "in baseline"))
         if summary[key]
     ]
     lines = [MARKER, f"### {verdict}", "", counts]
@@ -67,9 +72,14 @@ def _heading(summary: dict) -> list[str]:
 def _details(result: ScanResult, summary: dict) -> list[str]:
     lines = ["<details>", "<summary>Summary by STRIDE category and 4C layer</summary>", ""]
     lines += ["| STRIDE | Findings | What an attacker gains |", "|---|--:|---|"]
-    lines += [f"| {s.value} | {summary['byStride'][s.value]} | {STRIDE_MEANING[s]} |" for s in Stride]
+    lines += [
+        f"| {s.value} | {summary['byStride'][s.value]} | {STRIDE_MEANING[s]} |" for s in Stride
+    ]
     lines += ["", "| 4C layer | Findings | Where the defence lives |", "|---|--:|---|"]
-    lines += [f"| {layer.value} | {summary['byLayer'][layer.value]} | {LAYER_MEANING[layer]} |" for layer in Layer]
+    lines += [
+        f"| {layer.value} | {summary['byLayer'][layer.value]} | {LAYER_MEANING[layer]} |"
+        for layer in Layer
+    ]
     lines += [
         "",
         (
@@ -108,7 +118,8 @@ def render(result: ScanResult, options: ReportOptions) -> str:
             rows.append(row)
         body = ["", TABLE_HEADER, *rows]
         if len(rows) < len(active):
-            body += ["", f"… and {len(active) - len(rows)} more not shown here (`--format json` lists them all)."]
+            hidden = len(active) - len(rows)
+            body += ["", f"… and {hidden} more not shown here (`--format json` lists them all)."]
     elif result.findings:
         body = ["", "No finding counts for the gate."]
     else:

@@ -34,7 +34,9 @@ from ._common import (
 )
 
 SARIF_VERSION = "2.1.0"
-SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 INFORMATION_URI = "https://kube-auditor.io"
 SRCROOT = "%SRCROOT%"
 #: the partialFingerprints key: bump the version if the fingerprint's recipe ever changes
@@ -67,7 +69,12 @@ def _rule_name(title: str) -> str:
 
 def _tags(rule: Rule) -> list[str]:
     """``security`` (GitHub only honours security-severity with it), STRIDE, layer, frameworks."""
-    return ["security", *(s.value for s in rule.stride), rule.layer.value, *framework_tags(rule.frameworks)]
+    return [
+        "security",
+        *(s.value for s in rule.stride),
+        rule.layer.value,
+        *framework_tags(rule.frameworks),
+    ]
 
 
 def _help(rule: Rule) -> dict[str, str]:
@@ -124,7 +131,9 @@ def _physical(file: str | None, line: int | None) -> dict[str, Any] | None:
 
 def _location(finding: Finding) -> dict[str, Any]:
     resource = finding.resource
-    qualified = "/".join(p for p in (resource.kind, resource.namespace, resource.name) if p is not None)
+    qualified = "/".join(
+        p for p in (resource.kind, resource.namespace, resource.name) if p is not None
+    )
     location: dict[str, Any] = {}
     physical = _physical(resource.source.file, resource.source.line)
     if physical is not None:

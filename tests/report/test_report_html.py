@@ -73,7 +73,7 @@ def test_findings_grouped_by_severity_then_object(scan) -> None:
     html = report(scan({"web.yaml": WEB, "quiet.yaml": QUIET}), "html")
     order = re.findall(r'<h3 id="(\w+)">', html)
     assert order == ["high", "medium", "low", "info"]
-    low = html[html.index('<h3 id="low">'): html.index('<h3 id="info">')]
+    low = html[html.index('<h3 id="low">') : html.index('<h3 id="info">')]
     objects = re.findall(r"<h4>([^<]+)</h4>", low)
     assert objects == ["Deployment shop/web", "Pod shop/quiet"]  # each object once
     assert "Set resources.limits.memory" in html  # remediation

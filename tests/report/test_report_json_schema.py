@@ -82,7 +82,9 @@ def _errors(validator, document) -> list[str]:
         pytest.param(lambda d: d["findings"][0].update(severity="urgent"), id="unknown severity"),
         pytest.param(lambda d: d["findings"][0].update(stride=["Phishing"]), id="unknown STRIDE"),
         pytest.param(lambda d: d["findings"][0].update(layer="kernel"), id="unknown layer"),
-        pytest.param(lambda d: d["findings"][0]["frameworks"].update(owasp=["A1"]), id="unknown framework"),
+        pytest.param(
+            lambda d: d["findings"][0]["frameworks"].update(owasp=["A1"]), id="unknown framework"
+        ),
         pytest.param(lambda d: d["findings"][0].update(extra=1), id="extra finding key"),
         pytest.param(lambda d: d["findings"][0].pop("fingerprint"), id="missing finding key"),
         pytest.param(lambda d: d["findings"][0]["source"].update(line=0), id="line 0"),
@@ -92,7 +94,9 @@ def _errors(validator, document) -> list[str]:
         pytest.param(lambda d: d["summary"].update(failOn="severe"), id="unknown failOn"),
         pytest.param(lambda d: d["summary"].update(failing=-1), id="negative count"),
         pytest.param(lambda d: d.update(extra={}), id="extra top-level key"),
-        pytest.param(lambda d: d.update({"$schema": "https://example.com/other"}), id="other schema id"),
+        pytest.param(
+            lambda d: d.update({"$schema": "https://example.com/other"}), id="other schema id"
+        ),
         pytest.param(lambda d: d["notices"].append({"category": "input"}), id="incomplete notice"),
     ],
 )

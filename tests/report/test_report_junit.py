@@ -104,7 +104,7 @@ def test_hostile_strings_stay_well_formed(scan) -> None:
     assert any(HOSTILE in f.message for f in result.findings), "the pipeline kept the string"
     root = parse(result, fail_on=Severity.info)
     text = "".join(root.itertext()) + " ".join(v for e in root.iter() for v in e.attrib.values())
-    assert 'a<b>&c"d\'e|f\ufffdg\ufffdh\ufffdi' in text
+    assert "a<b>&c\"d'e|f\ufffdg\ufffdh\ufffdi" in text
     assert "\x01" not in text and "\x1b" not in text
 
 

@@ -35,7 +35,9 @@ def many_findings_manifest(pods: int, containers: int, image: str, name: str = "
 
 def test_verdict_and_counts(scan) -> None:
     text = report(scan({"web.yaml": WEB}), "markdown")
-    assert text.startswith("<!-- kube-auditor-report -->\n### :x: kube-auditor: FAIL, 1 finding(s) at or above high")
+    assert text.startswith(
+        "<!-- kube-auditor-report -->\n### :x: kube-auditor: FAIL, 1 finding(s) at or above high"
+    )
     assert "**critical** 0 · **high** 1 · **medium** 2" in text
     passing = report(scan({"quiet.yaml": QUIET}), "markdown")
     assert "PASS, no finding at or above high" in passing
@@ -46,7 +48,9 @@ def test_table_lists_counted_findings_most_severe_first(scan) -> None:
     result = scan({"web.yaml": WEB})
     table = rows(report(result, "markdown"))
     assert len(table) == len(result.findings)
-    assert table[0].startswith("| high | `KA-CTR-010` | Deployment shop/web (container web) | web.yaml:1 |")
+    assert table[0].startswith(
+        "| high | `KA-CTR-010` | Deployment shop/web (container web) | web.yaml:1 |"
+    )
 
 
 def test_waived_and_baselined_are_counted_not_listed(scan) -> None:
@@ -67,7 +71,9 @@ def test_waived_and_baselined_are_counted_not_listed(scan) -> None:
 def test_cells_escape_pipes_newlines_and_html() -> None:
     assert cell("a|b") == "a\\|b"
     assert cell("one\ntwo\r\nthree") == "one<br>two<br>three"
-    assert cell("<img src=x onerror=alert(1)> & co") == "&lt;img src=x onerror=alert(1)&gt; &amp; co"
+    assert (
+        cell("<img src=x onerror=alert(1)> & co") == "&lt;img src=x onerror=alert(1)&gt; &amp; co"
+    )
     assert cell("back\\|slash") == "back\\\\\\|slash"
     assert cell("x" * 1000).endswith("…") and len(cell("x" * 1000)) == 300
 
@@ -91,7 +97,7 @@ def test_hostile_message_keeps_the_table_shape(scan) -> None:
 
 def test_details_break_down_by_stride_and_layer(scan) -> None:
     text = report(scan({"web.yaml": WEB, "list.yaml": "- a list\n"}), "markdown")
-    details = text[text.index("<details>"): text.index("</details>")]
+    details = text[text.index("<details>") : text.index("</details>")]
     assert "| InformationDisclosure | 1 |" in details
     assert "| code | 1 |" in details
     assert "Notices (1)" in details and "list.yaml:1" in details

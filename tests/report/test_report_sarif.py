@@ -19,7 +19,9 @@ def sarif_validator() -> jsonschema.Draft4Validator:
     shared = shared_dir()
     if shared is None:
         pytest.skip("no shared fixtures: set KUBE_AUDITOR_SHARED to the shared directory")
-    schema = json.loads((shared / "schemas" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        (shared / "schemas" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8")
+    )
     return jsonschema.Draft4Validator(schema)
 
 
@@ -79,7 +81,14 @@ def test_rule_descriptor_mapping(workshop) -> None:
     assert token["defaultConfiguration"]["level"] == "warning"
     properties = token["properties"]
     assert properties["security-severity"] == "5.5"
-    assert {"security", "Spoofing", "ElevationOfPrivilege", "cluster", "CIS-5.1.6", "MITRE-T1528"} <= set(properties["tags"])
+    assert {
+        "security",
+        "Spoofing",
+        "ElevationOfPrivilege",
+        "cluster",
+        "CIS-5.1.6",
+        "MITRE-T1528",
+    } <= set(properties["tags"])
     assert rules["KA-CTR-010"]["defaultConfiguration"]["level"] == "error"
     assert rules["KA-CTR-010"]["properties"]["security-severity"] == "8.0"
     assert rules["KA-CTR-002"]["defaultConfiguration"]["level"] == "note"
@@ -141,7 +150,9 @@ def test_fingerprints_survive_moved_lines(scan) -> None:
 
 
 def test_waived_findings_are_suppressed_with_the_reason(scan) -> None:
-    result = scan({"web.yaml": WEB}, config=waiver_config("KA-CTR-010", "web", "rotated; see JIRA-42"))
+    result = scan(
+        {"web.yaml": WEB}, config=waiver_config("KA-CTR-010", "web", "rotated; see JIRA-42")
+    )
     results = {r["ruleId"]: r for r in run_of(result)["results"]}
     assert results["KA-CTR-010"]["suppressions"] == [
         {"kind": "external", "status": "accepted", "justification": "rotated; see JIRA-42"}
@@ -154,7 +165,10 @@ def test_baseline_state_only_when_a_baseline_was_used(scan) -> None:
     assert all("baselineState" not in r for r in without)
     old = scan({"web.yaml": WEB})
     known = {f.fingerprint for f in old.findings if f.rule != "KA-CTR-010"}
-    states = {r["ruleId"]: r["baselineState"] for r in run_of(scan({"web.yaml": WEB}, baseline=known))["results"]}
+    states = {
+        r["ruleId"]: r["baselineState"]
+        for r in run_of(scan({"web.yaml": WEB}, baseline=known))["results"]
+    }
     assert states.pop("KA-CTR-010") == "new"
     assert set(states.values()) == {"unchanged"}
 
@@ -165,5 +179,7 @@ def test_notices_are_tool_execution_notifications(scan) -> None:
     assert invocation["executionSuccessful"] is True
     [notification] = invocation["toolExecutionNotifications"]
     assert notification["descriptor"]["id"] == "input"
-    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "list.yaml"
+    assert (
+        notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "list.yaml"
+    )
     assert "not an object" in notification["message"]["text"]
