@@ -120,3 +120,11 @@ def test_notices_appear_as_output(scan) -> None:
     [case] = cases(root, "notices")
     assert "list.yaml:1" in case.find("system-out").text
     assert outcome(case) == "passed"
+
+
+def test_findings_of_unlisted_rules_go_to_an_other_suite(scan) -> None:
+    result = scan({"web.yaml": WEB})
+    result.rules = [r for r in result.rules if r.id != "KA-CTR-010"]  # as a hand-built result
+    root = parse(result)
+    [secret] = cases(root, "KA-CTR-010")
+    assert secret.get("classname") == "other.KA-CTR-010" and outcome(secret) == "failure"

@@ -183,3 +183,13 @@ def test_notices_are_tool_execution_notifications(scan) -> None:
         notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "list.yaml"
     )
     assert "not an object" in notification["message"]["text"]
+
+
+def test_findings_of_unlisted_rules_still_get_a_descriptor(scan) -> None:
+    result = scan({"web.yaml": WEB})
+    result.rules = [r for r in result.rules if r.id != "KA-CTR-010"]  # as a hand-built result
+    run = run_of(result)
+    rules = run["tool"]["driver"]["rules"]
+    [secret] = [r for r in run["results"] if r["ruleId"] == "KA-CTR-010"]
+    assert rules[secret["ruleIndex"]]["id"] == "KA-CTR-010"
+    assert rules[secret["ruleIndex"]]["defaultConfiguration"]["level"] == "error"
