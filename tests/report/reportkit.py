@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -49,6 +50,20 @@ spec:
       livenessProbe: {tcpSocket: {port: 80}}
       readinessProbe: {tcpSocket: {port: 80}}
 """
+
+
+def pod_json(name: str, containers: list[tuple[str, str]], namespace: str = "ns") -> str:
+    """A Pod as JSON (which, unlike YAML, carries any character): (container, image) pairs."""
+    return json.dumps(pod(name, containers, namespace))
+
+
+def pod(name: str, containers: list[tuple[str, str]], namespace: str = "ns") -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"containers": [{"name": c, "image": image} for c, image in containers]},
+    }
 
 
 def waiver_config(rule: str, name: str, reason: str) -> Config:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from html.parser import HTMLParser
 
-from reportkit import QUIET, WEB, report, waiver_config
+from reportkit import QUIET, WEB, pod_json, report, waiver_config
 
 from auditor import __version__
 
@@ -96,13 +95,7 @@ def test_waived_baselined_and_notices_are_shown(scan) -> None:
 
 def test_everything_is_escaped(scan) -> None:
     hostile = '<script>alert("x")</script>&'
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "<b>pod</b>", "namespace": "ns"},
-        "spec": {"containers": [{"name": "c", "image": hostile + ":latest"}]},
-    }
-    result = scan({"<evil>.json": json.dumps(pod)})
+    result = scan({"<evil>.json": pod_json("<b>pod</b>", [("c", hostile + ":latest")])})
     assert any(hostile in f.message for f in result.findings)
     html = report(result, "html")
     page = parse(html)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 
-from reportkit import QUIET, WEB, report, waiver_config
+from reportkit import QUIET, WEB, pod_json, report, waiver_config
 
 from auditor.threat import Severity
 
@@ -94,13 +93,7 @@ HOSTILE = "a<b>&c\"d'e|f\x01g\x1bh\ufffei"
 
 
 def test_hostile_strings_stay_well_formed(scan) -> None:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "x", "namespace": "ns"},
-        "spec": {"containers": [{"name": HOSTILE, "image": HOSTILE + ":latest"}]},
-    }
-    result = scan({"hostile.json": json.dumps(pod)})
+    result = scan({"hostile.json": pod_json("x", [(HOSTILE, HOSTILE + ":latest")])})
     assert any(HOSTILE in f.message for f in result.findings), "the pipeline kept the string"
     root = parse(result, fail_on=Severity.info)
     text = "".join(root.itertext()) + " ".join(v for e in root.iter() for v in e.attrib.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from reportkit import QUIET, WEB, report, waiver_config
+from reportkit import QUIET, WEB, pod, pod_json, report, waiver_config
 
 from auditor.report.markdown import MAX_CHARS, MAX_ROWS, cell
 from auditor.threat import Severity
@@ -19,18 +19,11 @@ def rows(text: str) -> list[str]:
 
 def many_findings_manifest(pods: int, containers: int, image: str, name: str = "pod") -> str:
     """Pods whose every container breaks every container rule (about 8 findings each)."""
-    documents = [
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": f"{name}-{p}", "namespace": "load"},
-            "spec": {
-                "containers": [{"name": f"{name}-c{c}", "image": image} for c in range(containers)]
-            },
-        }
+    items = [
+        pod(f"{name}-{p}", [(f"{name}-c{c}", image) for c in range(containers)], "load")
         for p in range(pods)
     ]
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": documents})
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
 
 
 def test_verdict_and_counts(scan) -> None:
@@ -80,13 +73,7 @@ def test_cells_escape_pipes_newlines_and_html() -> None:
 
 def test_hostile_message_keeps_the_table_shape(scan) -> None:
     image = "evil|image\nwith <b>html</b>:latest"
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "p|q", "namespace": "ns"},
-        "spec": {"containers": [{"name": "c", "image": image}]},
-    }
-    text = report(scan({"pod.json": json.dumps(pod)}), "markdown")
+    text = report(scan({"pod.json": pod_json("p|q", [("c", image)])}), "markdown")
     table = rows(text)
     assert table
     for line in table:
