@@ -20,7 +20,7 @@ Renderer = Callable[[ScanResult, ReportOptions], str]
 
 
 def _renderers() -> dict[str, Renderer]:
-    from . import json_report, junit, markdown, sarif, table
+    from . import html, json_report, junit, markdown, sarif, table
 
     return {
         "table": table.render,
@@ -28,10 +28,11 @@ def _renderers() -> dict[str, Renderer]:
         "sarif": sarif.render,
         "junit": junit.render,
         "markdown": markdown.render,
+        "html": html.render,
     }
 
 
-FORMATS: tuple[str, ...] = ("table", "json", "sarif", "junit", "markdown")
+FORMATS: tuple[str, ...] = ("table", "json", "sarif", "junit", "markdown", "html")
 
 
 def render(result: ScanResult, fmt: str, options: ReportOptions) -> str:
