@@ -46,8 +46,12 @@ def load_rules(options: ScanOptions) -> list[Rule]:
         options.policy_dirs
     )
     disabled = set(options.config.rules.disable)
+    regrade = options.config.rules.severity
     return [
-        rule for pack in load_packs(directories) for rule in pack.rules if rule.id not in disabled
+        rule.model_copy(update={"severity": regrade[rule.id]}) if rule.id in regrade else rule
+        for pack in load_packs(directories)
+        for rule in pack.rules
+        if rule.id not in disabled
     ]
 
 
@@ -75,7 +79,9 @@ def scan_inventory(
     if options.baseline is not None:
         apply_baseline(findings, options.baseline)
     findings.sort(key=sort_key)
-    return ScanResult(findings, notices, inventory, rules, files or [])
+    return ScanResult(
+        findings, notices, inventory, rules, files or [], baseline_used=options.baseline is not None
+    )
 
 
 def load_inventory(paths: list[str], options: ScanOptions) -> tuple[Inventory, list[Notice], list[str]]:

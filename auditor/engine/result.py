@@ -19,6 +19,8 @@ class ScanResult:
     inventory: Inventory
     rules: list[Rule]
     files: list[str] = field(default_factory=list)
+    #: whether findings were compared against a baseline (SARIF baselineState needs it)
+    baseline_used: bool = False
 
     def failing(self, fail_on: Severity | None) -> list[Finding]:
         """Findings that fail the gate: at or above ``fail_on``, neither waived nor baselined."""

@@ -111,19 +111,19 @@ def group_by_object(findings: list[Finding]) -> list[tuple[Resource, list[Findin
     return list(groups.values())
 
 
-def framework_tags(frameworks: dict[Framework, list[str]]) -> list[str]:
+def framework_tags(frameworks: dict[str, list[str]]) -> list[str]:
     """``CIS-5.1.6``, ``MITRE-T1552``, ``NSA-Resource-policies``: one tag per cited control."""
     return [
-        f"{framework.value.upper()}-{'-'.join(control.split())}"
+        f"{framework.upper()}-{'-'.join(control.split())}"
         for framework, controls in frameworks.items()
         for control in controls
     ]
 
 
-def framework_lines(frameworks: dict[Framework, list[str]]) -> list[str]:
+def framework_lines(frameworks: dict[str, list[str]]) -> list[str]:
     """``CIS Kubernetes Benchmark: 5.4.1`` per framework, for help texts."""
     return [
-        f"{FRAMEWORK_TITLES.get(framework, framework.value)}: {', '.join(controls)}"
+        f"{FRAMEWORK_TITLES.get(Framework(framework), framework)}: {', '.join(controls)}"
         for framework, controls in frameworks.items()
         if controls
     ]

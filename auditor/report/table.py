@@ -17,6 +17,7 @@ from .. import __version__
 from ..engine.result import ScanResult
 from ..threat import SEVERITIES_DESCENDING, Severity
 from . import ReportOptions
+from ._common import group_by_object
 
 SEVERITY_STYLE = {
     Severity.critical: "bold white on red",
@@ -55,9 +56,7 @@ def render(result: ScanResult, options: ReportOptions) -> str:
         findings = list(group)
         console.print()
         console.print(Text(f" {severity.value.upper()} ({len(findings)}) ", style=SEVERITY_STYLE[severity]))
-        for _, object_findings in groupby(findings, key=lambda f: id(f.resource)):
-            object_findings = list(object_findings)
-            resource = object_findings[0].resource
+        for resource, object_findings in group_by_object(findings):
             header = Text("  ")
             header.append(resource.display, style="bold")
             header.append(f"  {resource.source}", style="dim")
