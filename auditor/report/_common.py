@@ -39,17 +39,8 @@ def status(finding: Finding, fail_on: Severity | None) -> Status:
 
 
 def baseline_in_use(result: ScanResult) -> bool:
-    """Whether the scan compared against a baseline.
-
-    ScanResult does not (yet) record it; until it has a ``baseline_used`` flag, a scan whose
-    findings are all new is indistinguishable from a scan without a baseline, so we say a
-    baseline was used when at least one finding is in it.
-    """
-    flag = getattr(result, "baseline_used", None)
-    if isinstance(flag, bool):
-        return flag
-    return any(f.baselined for f in result.findings)
-
+    """Whether the scan compared against a baseline (SARIF then sets baselineState)."""
+    return result.baseline_used
 
 def report_rules(result: ScanResult) -> list[Rule]:
     """The scan's rules, plus a stand-in for any finding whose rule the result does not list.
