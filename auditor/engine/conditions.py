@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    Strict,
     Tag,
     field_validator,
     model_validator,
@@ -101,6 +102,8 @@ class Target:
 TargetKind = Literal["object", "pod", "container"]
 _Scope = Literal["object", "pod", "container", "element"]
 Predicate = Callable[[Target], bool]
+#: A comparison operand: an int or a float, never a bool or a numeric string (no coercion).
+Number = Annotated[float, Strict()]
 
 
 class _Strict(BaseModel):
@@ -117,10 +120,10 @@ class PathCondition(_Strict):
     in_: list[Any] | None = Field(default=None, alias="in")
     not_in: list[Any] | None = None
     matches: str | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
+    gt: Number | None = None
+    gte: Number | None = None
+    lt: Number | None = None
+    lte: Number | None = None
     contains: Any = None
     subset_of: list[Any] | None = None
     some: Condition | None = None
@@ -139,6 +142,20 @@ class PathCondition(_Strict):
                 parse_path(rest)
             except PathError as error:
                 raise ValueError(str(error)) from None
+        return value
+
+    @field_validator(
+        "exists", "equals", "in_", "not_in", "matches", "gt", "gte", "lt", "lte", "contains",
+        "subset_of", "some", "every", mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Only given operators are validated: null here was written in the rule.
+        if value is None:
+            raise ValueError(
+                "an operator's value cannot be null (a null field counts as unset: "
+                "test for it with exists: false)"
+            )
         return value
 
     @field_validator("matches")
