@@ -20,7 +20,7 @@ on an object costs a few function calls, not a walk over a model.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -234,6 +234,44 @@ NotOf.model_rebuild()
 PathCondition.model_rebuild()
 
 
+#: The roots each target has; any other root never has a value there.
+TARGET_ROOTS: dict[str, tuple[str, ...]] = {
+    "object": ("$object",),
+    "pod": ("$object", "$pod", "$podMetadata"),
+    "container": ROOTS,
+}
+
+
+def path_root(path: str) -> str:
+    """The root a path starts from (``$pod``), or ``""`` for the target itself."""
+    return path.partition(".")[0] if path.startswith("$") else ""
+
+
+def iter_path_conditions(condition: Any, where: str) -> Iterator[tuple[str, PathCondition]]:
+    """Every path condition of a tree, with its field location (``check.all[0].some``)."""
+    if isinstance(condition, AllOf):
+        for index, item in enumerate(condition.all):
+            yield from iter_path_conditions(item, f"{where}.all[{index}]")
+    elif isinstance(condition, AnyOf):
+        for index, item in enumerate(condition.any):
+            yield from iter_path_conditions(item, f"{where}.any[{index}]")
+    elif isinstance(condition, NotOf):
+        yield from iter_path_conditions(condition.not_, f"{where}.not")
+    elif isinstance(condition, PathCondition):
+        yield where, condition
+        if condition.operator in ("some", "every"):
+            yield from iter_path_conditions(condition.operand, f"{where}.{condition.operator}")
+
+
+def root_unavailable(root: str, target: str) -> str | None:
+    """Why ``root`` cannot be used by a rule with ``target`` (None when it can)."""
+    if root == "" or root in TARGET_ROOTS[target]:
+        return None
+    if root in ("$pod", "$podMetadata"):
+        return f"{root} is only available to rules with target pod or container"
+    return f"{root} is only available to rules with target container"
+
+
 # ----------------------------------------------------------------------------------------
 # Compilation
 
@@ -313,9 +351,10 @@ def _values_getter(condition: PathCondition, target_kind: _Scope) -> Callable[[T
         return lambda t: [v] if (v := get_root(t)) is not None else []
     segments: tuple[Segment, ...] = parse_path(rest)
     resolve = compile_resolver(segments)
+    # The container's own fields: the target of a container rule, or $container anywhere
+    # (inside some/every too, where a path without a root starts at the element).
     inherits = (
-        target_kind == "container"
-        and root in ("", "$container")
+        ((root == "" and target_kind == "container") or root == "$container")
         and len(segments) >= 2
         and segments[0] == "securityContext"
         and segments[1] in POD_INHERITED_SECURITY_FIELDS
@@ -326,7 +365,7 @@ def _values_getter(condition: PathCondition, target_kind: _Scope) -> Callable[[T
     def with_pod_fallback(t: Target) -> list:
         # Kubernetes semantics: a container's unset securityContext field takes the pod's.
         found = resolve(t.container)
-        if found or t.pod_spec is None:
+        if found or t.pod_spec is None or t.container is None:
             return found
         container_ctx = t.container.get("securityContext") if t.container else None
         if isinstance(container_ctx, dict) and container_ctx.get(segments[1]) is not None:

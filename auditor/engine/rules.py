@@ -30,10 +30,12 @@ from pydantic import (
     model_validator,
 )
 
-from ..analysis.registry import get_analyzer
+from pydantic_core import PydanticCustomError
+
+from ..analysis.registry import all_analyzers, get_analyzer
 from ..inventory import CONTAINER_FIELDS
 from ..threat import Framework, Layer, Severity, Stride
-from .conditions import Condition, TargetKind
+from .conditions import Condition, TargetKind, iter_path_conditions, path_root, root_unavailable
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 PACK_API_VERSION = "kube-auditor.io/v1"
@@ -45,6 +47,26 @@ class RulePackError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+_FIELD_ERROR = "field_error"
+
+
+def field_error(field: str, reason: str) -> PydanticCustomError:
+    """An error about ``field`` below the model being validated (its location goes in the
+    message: pydantic gives model-level validators no way to point deeper)."""
+    return PydanticCustomError(_FIELD_ERROR, "{field}: {reason}", {"field": field, "reason": reason})
+
+
+def describe_error(error: ValidationError) -> tuple[str, str]:
+    """The first error of a validation as (field path, reason), for one-line messages."""
+    first = error.errors()[0]
+    field = _format_loc(first["loc"])
+    reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == _FIELD_ERROR:
+        sub, reason = first["ctx"]["field"], first["ctx"]["reason"]
+        field = f"{field}.{sub}" if field else sub
+    return field, reason
 
 
 class Match(_Strict):
@@ -71,13 +93,14 @@ class AnalyzerCheck(_Strict):
     def _known_analyzer(self) -> AnalyzerCheck:
         spec = get_analyzer(self.analyzer)
         if spec is None:
-            raise ValueError(f"unknown analyzer {self.analyzer!r}")
+            known = ", ".join(sorted(all_analyzers()))
+            raise field_error("analyzer", f"unknown analyzer {self.analyzer!r}; known: {known}")
         try:
             self._parsed = spec.params.model_validate(self.params)
         except ValidationError as error:
             first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"params.{where}: {first['msg']}" if where else first["msg"]) from None
+            where = _format_loc(first["loc"])
+            raise field_error(f"params.{where}" if where else "params", first["msg"]) from None
         return self
 
     @property
@@ -131,6 +154,20 @@ class Rule(_Strict):
     def _analyzer_target(self) -> Rule:
         if self.is_analyzer and (self.target != "object" or self.when is not None):
             raise ValueError("analyzer rules take neither 'target' nor 'when'")
+        return self
+
+    @model_validator(mode="after")
+    def _roots_fit_target(self) -> Rule:
+        # A root the target lacks never has a value: the rule would silently never fire
+        # (or, under 'not', always fire).
+        for name in ("when", "check"):
+            condition = getattr(self, name)
+            if condition is None or isinstance(condition, AnalyzerCheck):
+                continue
+            for where, path_condition in iter_path_conditions(condition, name):
+                why = root_unavailable(path_root(path_condition.path), self.target)
+                if why:
+                    raise field_error(f"{where}.path", why)
         return self
 
 
@@ -227,9 +264,7 @@ def load_pack(path: Path) -> RulePack:
         try:
             rule = Rule.model_validate(raw)
         except ValidationError as error:
-            first = error.errors()[0]
-            field = _format_loc(first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
+            field, message = describe_error(error)
             raise RulePackError(f"{where}: rule {rule_id}: {field or 'rule'}: {message}") from None
         if rule.id in seen:
             raise RulePackError(f"{where}: rule {rule.id}: id: duplicate of the rule at line {seen[rule.id]}")
