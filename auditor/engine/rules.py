@@ -35,9 +35,19 @@ from pydantic_core import PydanticCustomError
 from ..analysis.registry import all_analyzers, get_analyzer
 from ..inventory import CONTAINER_FIELDS
 from ..threat import Framework, Layer, Severity, Stride
-from .conditions import Condition, TargetKind, iter_path_conditions, path_root, root_unavailable
+from .conditions import (
+    Condition,
+    PathCondition,
+    TargetKind,
+    iter_path_conditions,
+    path_root,
+    root_unavailable,
+)
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+#: ``{name}`` or ``{name:argument}`` in a message template (other braces are literal text).
+MESSAGE_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)(?::([^}]*))?\}")
+_PLACEHOLDER_LIST = "{container}, {container_type}, {kind}, {name}, {namespace} and {value:PATH}"
 PACK_API_VERSION = "kube-auditor.io/v1"
 
 
@@ -154,6 +164,36 @@ class Rule(_Strict):
     def _analyzer_target(self) -> Rule:
         if self.is_analyzer and (self.target != "object" or self.when is not None):
             raise ValueError("analyzer rules take neither 'target' nor 'when'")
+        return self
+
+    @model_validator(mode="after")
+    def _message_renders(self) -> Rule:
+        # The evaluator compiles templates when a scan starts; check them here so that a
+        # typo fails at load with the rule and field, not mid-scan or in the report.
+        if self.message is None:
+            return self
+        if self.is_analyzer:
+            raise field_error("message", "analyzer rules take no message: the analyzer writes each finding's")
+        for found in MESSAGE_PLACEHOLDER.finditer(self.message):
+            name, argument = found.groups()
+            if name == "value" and argument is not None:
+                try:
+                    PathCondition(path=argument, exists=True)
+                except ValidationError as error:
+                    raise field_error("message", f"{found.group(0)}: {describe_error(error)[1]}") from None
+                why = root_unavailable(path_root(argument), self.target)
+                if why:
+                    raise field_error("message", f"{found.group(0)}: {why}")
+            elif argument is None and name in ("container", "container_type"):
+                if self.target != "container":
+                    raise field_error(
+                        "message", f"{{{name}}} is only available to rules with target container"
+                    )
+            elif argument is not None or name not in ("kind", "name", "namespace"):
+                raise field_error(
+                    "message",
+                    f"unknown placeholder {found.group(0)}; placeholders are {_PLACEHOLDER_LIST}",
+                )
         return self
 
     @model_validator(mode="after")
