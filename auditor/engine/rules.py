@@ -163,7 +163,8 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _analyzer_target(self) -> Rule:
         if self.is_analyzer and (self.target != "object" or self.when is not None):
-            raise ValueError("analyzer rules take neither 'target' nor 'when'")
+            field = "target" if self.target != "object" else "when"
+            raise field_error(field, "analyzer rules take neither 'target' nor 'when'")
         return self
 
     @model_validator(mode="after")
