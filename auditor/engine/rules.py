@@ -229,6 +229,8 @@ class RulePack(BaseModel):
     description: str
     file: str
     rules: list[Rule]
+    #: rule id → 1-based line of the rule in ``file`` (for messages)
+    lines: dict[str, int] = Field(default_factory=dict)
 
 
 _CONDITION_TAGS = {"all", "any", "not", "path"}
@@ -253,6 +255,8 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
             previous = None
             continue
         expect_condition = False
+        if item == "[key]":  # pydantic's marker for a bad mapping key: the key is already named
+            continue
         parts.append(f"[{item}]" if isinstance(item, int) else ("." if parts else "") + str(item))
         if item in _CONDITION_FIELDS or (isinstance(item, int) and previous in ("all", "any")):
             expect_condition = True
@@ -260,18 +264,81 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _rule_lines(text: str) -> list[int]:
-    """1-based line of each entry of the top-level ``rules`` list (best effort)."""
+def compose_yaml(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text (for line numbers), or None when it has none."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        return []
+        return None
+
+
+def _rule_lines(root: yaml.Node | None) -> list[int]:
+    """1-based line of each entry of the top-level ``rules`` list (best effort)."""
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
         if getattr(key, "value", None) == "rules" and isinstance(value, yaml.SequenceNode):
             return [item.start_mark.line + 1 for item in value.value]
     return []
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def find_duplicate_key(node: yaml.Node | None) -> tuple[list[str | int], int, int] | None:
+    """The first mapping key written twice, in document order: (path to it, its line, the
+    first one's line). YAML loaders keep the last value silently, which would drop half of a
+    rule without a word."""
+    visited: set[int] = set()
+
+    def walk(node: yaml.Node) -> tuple[list[str | int], int, int] | None:
+        if id(node) in visited:  # aliases share nodes (and may be recursive)
+            return None
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_TAG:
+                    identity = (key.tag, key.value)
+                    if identity in seen:
+                        return [key.value], key.start_mark.line + 1, seen[identity]
+                    seen[identity] = key.start_mark.line + 1
+                found = walk(value)
+                if found:
+                    return [getattr(key, "value", "?"), *found[0]], found[1], found[2]
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                found = walk(item)
+                if found:
+                    return [index, *found[0]], found[1], found[2]
+        return None
+
+    return walk(node) if node is not None else None
+
+
+def format_field(parts: list[str | int]) -> str:
+    """``['check', 'all', 0, 'path']`` → ``check.all[0].path``."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _duplicate_key_error(name: str, root: yaml.Node | None, data: Any) -> RulePackError | None:
+    found = find_duplicate_key(root)
+    if found is None:
+        return None
+    parts, line, first = found
+    where = f"{name}:{line}"
+    if len(parts) > 2 and parts[0] == "rules" and isinstance(parts[1], int):
+        raw = data["rules"][parts[1]] if isinstance(data, dict) else None
+        rule_id = raw.get("id") if isinstance(raw, dict) else None
+        where += f": rule {rule_id if isinstance(rule_id, str) else f'rules[{parts[1]}]'}"
+        parts = parts[2:]
+    return RulePackError(f"{where}: {format_field(parts)}: duplicate key (first at line {first})")
+
+
+_PACK_SHAPE = "a rule pack is a mapping with apiVersion: kube-auditor.io/v1, kind: RulePack, metadata and rules"
 
 
 def load_pack(path: Path) -> RulePack:
@@ -290,18 +357,29 @@ def load_pack(path: Path) -> RulePack:
         raise RulePackError(f"{where}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise RulePackError(f"{name}: {error}") from None
+    if not isinstance(data, dict):
+        raise RulePackError(f"{name}: {'empty file' if data is None else 'not a mapping'}: {_PACK_SHAPE}")
+    root = compose_yaml(text)
+    duplicate = _duplicate_key_error(name, root, data)
+    if duplicate is not None:
+        raise duplicate
     try:
         header = RulePackHeader.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         raise RulePackError(f"{name}: {_format_loc(first['loc']) or 'pack'}: {first['msg']}") from None
-    lines = _rule_lines(text)
+    lines = _rule_lines(root)
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(header.rules):
         line = lines[index] if index < len(lines) else None
         where = f"{name}:{line}" if line else name
-        rule_id = raw.get("id", f"rules[{index}]") if isinstance(raw, dict) else f"rules[{index}]"
+        if not isinstance(raw, dict):
+            raise RulePackError(
+                f"{where}: rule rules[{index}]: rule: a rule is a mapping (id, title, severity, "
+                f"stride, layer, check, risk, remediation, ...), not a {type(raw).__name__}"
+            )
+        rule_id = raw.get("id", f"rules[{index}]")
         try:
             rule = Rule.model_validate(raw)
         except ValidationError as error:
@@ -317,6 +395,7 @@ def load_pack(path: Path) -> RulePack:
         description=header.metadata.description,
         file=name,
         rules=rules,
+        lines={rule_id: line for rule_id, line in seen.items() if line},
     )
 
 
@@ -337,10 +416,13 @@ def load_packs(directories: list[Path]) -> list[RulePack]:
         for file in pack_files(directory):
             pack = load_pack(file)
             for rule in pack.rules:
+                where = _at(str(file), pack.lines.get(rule.id))
                 if rule.id in owner:
-                    raise RulePackError(
-                        f"{file}: rule {rule.id}: id: already defined in {owner[rule.id]}"
-                    )
-                owner[rule.id] = str(file)
+                    raise RulePackError(f"{where}: rule {rule.id}: id: already defined in {owner[rule.id]}")
+                owner[rule.id] = where
             packs.append(pack)
     return packs
+
+
+def _at(file: str, line: int | None) -> str:
+    return f"{file}:{line}" if line else file
