@@ -75,7 +75,7 @@ def describe_error(error: ValidationError) -> tuple[str, str]:
     reason = first["msg"].removeprefix("Value error, ")
     if first["type"] == _FIELD_ERROR:
         sub, reason = first["ctx"]["field"], first["ctx"]["reason"]
-        field = f"{field}.{sub}" if field else sub
+        field = f"{field}{sub}" if sub.startswith("[") else f"{field}.{sub}" if field else sub
     return field, reason
 
 
@@ -264,10 +264,39 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+class PackLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, keeping timestamps as strings.
+
+    The stock loader builds ``date`` objects itself and raises a bare ValueError (no file,
+    no line) for an impossible date such as ``2025-02-30``; as strings, dates are parsed
+    by pydantic where a date is expected, with the field in the error.
+    """
+
+
+PackLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node of ``root`` that a pydantic location reaches."""
+    node, line = root, None
+    for item in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(item)), None)
+            if match is None:
+                continue  # a union tag or a missing field: stay here
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and 0 <= item < len(node.value):
+            node = node.value[item]
+            line = node.start_mark.line + 1
+    if line is None and root is not None:
+        line = root.start_mark.line + 1
+    return line
+
+
 def compose_yaml(text: str) -> yaml.Node | None:
     """The node tree of a YAML text (for line numbers), or None when it has none."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=PackLoader)
     except yaml.YAMLError:
         return None
 
@@ -346,7 +375,7 @@ def load_pack(path: Path) -> RulePack:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=PackLoader)  # noqa: S506 - a safe loader
     except OSError as error:
         raise RulePackError(f"{name}: {error.strerror or error}") from None
     except UnicodeDecodeError:
