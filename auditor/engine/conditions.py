@@ -132,14 +132,14 @@ class PathCondition(_Strict):
     @field_validator("path")
     @classmethod
     def _path_parses(cls, value: str) -> str:
-        root, _, rest = value.partition(".") if value.startswith("$") else ("", "", value)
+        root, dot, rest = value.partition(".") if value.startswith("$") else ("", "", value)
         if root and root not in ROOTS:
             raise ValueError(f"unknown root {root!r}; roots are {', '.join(ROOTS)}")
-        if root == "$containerType" and rest:
+        if root == "$containerType" and dot:
             raise ValueError("$containerType is a value, not an object: use it without a path")
-        if rest or not root:
+        if dot or not root:
             try:
-                parse_path(rest)
+                parse_path(rest, prefix=root + dot)
             except PathError as error:
                 raise ValueError(str(error)) from None
         return value

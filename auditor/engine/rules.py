@@ -438,11 +438,16 @@ def pack_files(directory: Path) -> list[Path]:
 
 
 def load_packs(directories: list[Path]) -> list[RulePack]:
-    """Load every pack of the given directories; a rule id defined twice is an error."""
+    """Load every pack of the given directories (or files), each file once; a rule id
+    defined in two files is an error."""
     packs: list[RulePack] = []
     owner: dict[str, str] = {}
+    loaded: set[Path] = set()
     for directory in directories:
         for file in pack_files(directory):
+            if file.resolve() in loaded:
+                continue  # the same file named twice (--policy policies/x.yaml next to policies/)
+            loaded.add(file.resolve())
             pack = load_pack(file)
             for rule in pack.rules:
                 where = _at(str(file), pack.lines.get(rule.id))

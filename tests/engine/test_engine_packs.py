@@ -275,3 +275,13 @@ def test_a_root_the_target_lacks(in_tmp):
         "policies/x.yaml:6: rule KA-X-001: check.any[1].path: $container is only available to rules "
         "with target container"
     )
+
+
+def test_a_file_named_twice_is_loaded_once(in_tmp):
+    """A pack author in this repository runs --policy policies/new.yaml: the built-in
+    directory already holds the file, which used to fail as 'already defined'."""
+    Path("policies/x.yaml").write_text(HEADER + RULE + CHECK)
+    packs = load_packs([Path("policies"), Path("policies/x.yaml"), Path("./policies")])
+    assert [p.file for p in packs] == ["policies/x.yaml"]
+    builtin = [r.id for r in load_rules(ScanOptions())]
+    assert [r.id for r in load_rules(ScanOptions(policy_dirs=[builtin_policy_dir()]))] == builtin

@@ -364,3 +364,23 @@ def test_one_pass_evaluates_many_rules_independently():
     found = evaluate(rules, [pod(container("a", "x:latest"), container("b", "y:1"), hostNetwork=True)])
     assert sorted((f.rule, f.container) for f in found) == [
         ("KA-TEST-001", "a"), ("KA-TEST-002", None), ("KA-TEST-003", None)]
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("$object.", "field path '$object.' ends with '.'"),
+        ("$pod..hostPID", "cannot parse field path '$pod..hostPID' at position 5"),
+        ("$podMetadata.annotations[", "cannot parse field path '$podMetadata.annotations[' at position 24"),
+        ("$containerType.", "$containerType is a value, not an object: use it without a path"),
+        ("$containerType.name", "$containerType is a value, not an object: use it without a path"),
+        ("$foo.x", "unknown root '$foo'; roots are $object, $pod, $podMetadata, $container, $containerType"),
+        ("$", "unknown root '$'"),
+    ],
+)
+def test_rooted_path_errors_show_the_whole_path(path, message):
+    """Errors used to show only the part after the root, with positions counted from there,
+    and a root followed by a bare '.' was accepted."""
+    with pytest.raises(ValidationError) as error:
+        make_rule(target="container", check={"path": path, "exists": True})
+    assert message in str(error.value)
