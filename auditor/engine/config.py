@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ..threat import Severity
 from .rules import (
@@ -101,6 +101,12 @@ class Config(_Strict):
     fail_on: FailOn | None = Field(default=None, alias="failOn")
     pss: PssSettings = Field(default_factory=PssSettings)
     waivers: list[Waiver] = Field(default_factory=list)
+    #: the file it was read from (for messages); None when built in code
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
 
 
 def load_config(path: Path) -> Config:
@@ -118,7 +124,9 @@ def load_config(path: Path) -> Config:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"{name}: {error}") from None
     if data is None:
-        return Config()
+        config = Config()
+        config._source = name
+        return config
     if not isinstance(data, dict):
         raise ConfigError(f"{name}: not a mapping: a config file is a mapping (rules, waivers, ...)")
     root = compose_yaml(text)
@@ -127,7 +135,9 @@ def load_config(path: Path) -> Config:
         parts, line, first = duplicate
         raise ConfigError(f"{name}:{line}: {format_field(parts)}: duplicate key (first at line {first})")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
+        config._source = name
+        return config
     except ValidationError as error:
         field, message = describe_error(error)
         line = node_line(root, error.errors()[0]["loc"])

@@ -45,6 +45,7 @@ def _config(tmp_path: Path, text: str) -> Config:
 
 def test_full_config(tmp_path):
     config = _config(tmp_path, FULL)
+    assert config.source == str(tmp_path / "kube-auditor.yaml")
     assert config.fail_on == "medium"
     assert config.skip_namespaces == ["kube-system"]
     assert config.rules.disable == ["KA-CTR-008", "KA-CTR-009"]
@@ -59,7 +60,9 @@ def test_full_config(tmp_path):
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "{}\n"])
 def test_empty_config(tmp_path, text):
-    assert _config(tmp_path, text) == Config()
+    config = _config(tmp_path, text)
+    assert config.model_dump() == Config().model_dump()
+    assert config.source == str(tmp_path / "kube-auditor.yaml") and Config().source is None
 
 
 CONFIG_MISTAKES = [
