@@ -29,7 +29,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
 from pydantic_core import PydanticCustomError
 
 from ..analysis.registry import all_analyzers, get_analyzer

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pydantic import BaseModel, ConfigDict, ValidationError
+from enginekit import container, deployment, evaluate, make_rule, pod, rule_dict, write_pack
+from pydantic import BaseModel, ConfigDict
 
 from auditor.analysis import registry
 from auditor.analysis.registry import AnalysisContext, AnalyzerSpec, Hit, all_analyzers
 from auditor.engine.rules import RulePackError, load_pack
 from auditor.threat import Severity
-from enginekit import container, deployment, evaluate, make_rule, pod, rule_dict, write_pack
 
 
 class ProbeParams(BaseModel):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 from click.testing import CliRunner
+from enginekit import container, pod, rule_dict, write_manifests, write_pack
 
 from auditor.cli import main
 from auditor.engine.rules import load_packs
 from auditor.resources import builtin_policy_dir, rule_fixtures_dir
-from enginekit import container, pod, rule_dict, write_manifests, write_pack
 
 HIGH = pod(  # KA-CTR-010 (high) and lower-graded findings
     container("db", "mysql:8.0", env=[{"name": "MYSQL_ROOT_PASSWORD", "value": "password"}]),

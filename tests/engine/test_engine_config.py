@@ -7,12 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from enginekit import container, pod
 
 from auditor.engine.config import Config, ConfigError, load_config, unknown_rule_ids
 from auditor.inventory import Inventory
 from auditor.pipeline import ScanOptions, load_rules, scan_inventory
 from auditor.threat import Severity
-from enginekit import container, pod
 
 FULL = """\
 apiVersion: kube-auditor.io/v1

@@ -52,7 +52,7 @@ def _ids(blocks: list[dict]) -> list[str]:
 
 def _as_pack(rule_text: str, name: str) -> str:
     lines = rule_text.rstrip("\n").splitlines()
-    return PACK_HEADER.format(name=name) + "\n".join(["  - " + lines[0]] + ["    " + l for l in lines[1:]]) + "\n"
+    return PACK_HEADER.format(name=name) + "\n".join(["  - " + lines[0]] + ["    " + line for line in lines[1:]]) + "\n"
 
 
 def test_the_doc_has_its_examples():

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from enginekit import container, deployment, fires, make_rule, pod
+from pydantic import ValidationError
 
 
 def _message(obj, **rule):

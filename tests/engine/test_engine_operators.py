@@ -7,9 +7,8 @@ by the real engine and evaluated with the object as the rule's target.
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from enginekit import holds_on_object, make_rule
+from pydantic import ValidationError
 
 OBJ = {
     "name": "web-1",

@@ -7,10 +7,10 @@ patterns' boundaries, which a realistic manifest can only show a few of.
 from __future__ import annotations
 
 import pytest
+from enginekit import container, evaluate, pod
 
 from auditor.engine.rules import load_packs
 from auditor.resources import builtin_policy_dir
-from enginekit import container, evaluate, pod
 
 RULES = {r.id: r for p in load_packs([builtin_policy_dir()]) for r in p.rules}
 DIGEST = "sha256:" + "ab" * 32

@@ -4,9 +4,8 @@ match filters and ``when``."""
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from enginekit import container, deployment, evaluate, fires, make_rule, pod
+from pydantic import ValidationError
 
 SECRET_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/app"
 

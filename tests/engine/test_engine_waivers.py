@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from enginekit import container, deployment, evaluate, make_rule, pod, write_manifests
 
 from auditor.engine.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
 from auditor.engine.config import Config, Waiver
 from auditor.engine.waivers import WAIVE_ANNOTATION, WAIVE_REASON_ANNOTATION, apply_waivers
 from auditor.pipeline import ScanOptions, scan_paths
 from auditor.threat import Severity
-from enginekit import container, deployment, evaluate, make_rule, pod, write_manifests
 
 TODAY = dt.date(2025, 6, 15)
 
