@@ -39,7 +39,9 @@ TEMPLATES = [
     (WEB, "container", "image {value:image}", "image nginx:latest"),
     (WEB, "container", "env {value:env[*].name}", "env A, B"),  # several values joined
     (WEB, "container", "user {value:securityContext.runAsUser}", "user 0"),  # from the pod
-    (WEB, "container", "{value:securityContext.runAsNonRoot}", "False"),
+    (WEB, "container", "{value:securityContext.runAsNonRoot}", "false"),  # YAML's spelling
+    (WEB, "container", "env {value:env}", 'env [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]'),
+    (WEB, "container", "{value:env[0]}", '{"name": "A", "value": "1"}'),
     (WEB, "container", "limits {value:resources.limits.cpu}", "limits (unset)"),
     (WEB, "container", "pod user {value:$pod.securityContext.runAsUser}", "pod user 0"),
     (WEB, "container", "replicas {value:$object.spec.replicas}", "replicas (unset)"),
