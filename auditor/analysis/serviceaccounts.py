@@ -30,6 +30,31 @@ def directly_bound_service_accounts(inventory: Inventory) -> set[tuple[str, str]
     return bound
 
 
+#: The groups Kubernetes puts every ServiceAccount in: all accounts, and those of one namespace.
+ALL_SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
+
+
+def group_bound_service_account_namespaces(inventory: Inventory) -> tuple[bool, set[str]]:
+    """Whether a binding grants to every ServiceAccount (``system:serviceaccounts``), and the
+    namespaces whose accounts are granted to as a group (``system:serviceaccounts:<ns>``)."""
+    everyone = False
+    namespaces: set[str] = set()
+    prefix = ALL_SERVICE_ACCOUNTS_GROUP + ":"
+    for binding in inventory.of_kind("RoleBinding", "ClusterRoleBinding"):
+        subjects = binding.obj.get("subjects")
+        if not isinstance(subjects, list):
+            continue
+        for subject in subjects:
+            if not isinstance(subject, dict) or subject.get("kind") != "Group":
+                continue
+            name = subject.get("name")
+            if name == ALL_SERVICE_ACCOUNTS_GROUP:
+                everyone = True
+            elif isinstance(name, str) and name.startswith(prefix) and name != prefix:
+                namespaces.add(name[len(prefix):])
+    return everyone, namespaces
+
+
 def token_automounted(template: PodTemplate, inventory: Inventory) -> tuple[bool, str]:
     """Whether the pod gets an API token, and which setting decides it.
 
@@ -54,12 +79,16 @@ def unneeded_token(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Pods that mount an API token although their ServiceAccount has no RBAC binding."""
     inventory = context.inventory
     bound = context.memo("serviceaccounts.bound", lambda: directly_bound_service_accounts(inventory))
+    everyone, bound_namespaces = context.memo(
+        "serviceaccounts.group_bound", lambda: group_bound_service_account_namespaces(inventory)
+    )
     for template in inventory.pod_templates:
         mounted, why = token_automounted(template, inventory)
         if not mounted:
             continue
         account = service_account_name(template.spec)
-        if (template.resource.namespace, account) in bound:
+        namespace = template.resource.namespace
+        if (namespace, account) in bound or everyone or namespace in bound_namespaces:
             continue  # the account has permissions: the pod presumably calls the API
         yield Hit(
             resource=template.resource,

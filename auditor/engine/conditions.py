@@ -20,7 +20,7 @@ on an object costs a few function calls, not a walk over a model.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    Strict,
     Tag,
     field_validator,
     model_validator,
@@ -101,6 +102,8 @@ class Target:
 TargetKind = Literal["object", "pod", "container"]
 _Scope = Literal["object", "pod", "container", "element"]
 Predicate = Callable[[Target], bool]
+#: A comparison operand: an int or a float, never a bool or a numeric string (no coercion).
+Number = Annotated[float, Strict()]
 
 
 class _Strict(BaseModel):
@@ -117,10 +120,10 @@ class PathCondition(_Strict):
     in_: list[Any] | None = Field(default=None, alias="in")
     not_in: list[Any] | None = None
     matches: str | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
+    gt: Number | None = None
+    gte: Number | None = None
+    lt: Number | None = None
+    lte: Number | None = None
     contains: Any = None
     subset_of: list[Any] | None = None
     some: Condition | None = None
@@ -129,16 +132,30 @@ class PathCondition(_Strict):
     @field_validator("path")
     @classmethod
     def _path_parses(cls, value: str) -> str:
-        root, _, rest = value.partition(".") if value.startswith("$") else ("", "", value)
+        root, dot, rest = value.partition(".") if value.startswith("$") else ("", "", value)
         if root and root not in ROOTS:
             raise ValueError(f"unknown root {root!r}; roots are {', '.join(ROOTS)}")
-        if root == "$containerType" and rest:
+        if root == "$containerType" and dot:
             raise ValueError("$containerType is a value, not an object: use it without a path")
-        if rest or not root:
+        if dot or not root:
             try:
-                parse_path(rest)
+                parse_path(rest, prefix=root + dot)
             except PathError as error:
                 raise ValueError(str(error)) from None
+        return value
+
+    @field_validator(
+        "exists", "equals", "in_", "not_in", "matches", "gt", "gte", "lt", "lte", "contains",
+        "subset_of", "some", "every", mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Only given operators are validated: null here was written in the rule.
+        if value is None:
+            raise ValueError(
+                "an operator's value cannot be null (a null field counts as unset: "
+                "test for it with exists: false)"
+            )
         return value
 
     @field_validator("matches")
@@ -210,6 +227,44 @@ AllOf.model_rebuild()
 AnyOf.model_rebuild()
 NotOf.model_rebuild()
 PathCondition.model_rebuild()
+
+
+#: The roots each target has; any other root never has a value there.
+TARGET_ROOTS: dict[str, tuple[str, ...]] = {
+    "object": ("$object",),
+    "pod": ("$object", "$pod", "$podMetadata"),
+    "container": ROOTS,
+}
+
+
+def path_root(path: str) -> str:
+    """The root a path starts from (``$pod``), or ``""`` for the target itself."""
+    return path.partition(".")[0] if path.startswith("$") else ""
+
+
+def iter_path_conditions(condition: Any, where: str) -> Iterator[tuple[str, PathCondition]]:
+    """Every path condition of a tree, with its field location (``check.all[0].some``)."""
+    if isinstance(condition, AllOf):
+        for index, item in enumerate(condition.all):
+            yield from iter_path_conditions(item, f"{where}.all[{index}]")
+    elif isinstance(condition, AnyOf):
+        for index, item in enumerate(condition.any):
+            yield from iter_path_conditions(item, f"{where}.any[{index}]")
+    elif isinstance(condition, NotOf):
+        yield from iter_path_conditions(condition.not_, f"{where}.not")
+    elif isinstance(condition, PathCondition):
+        yield where, condition
+        if condition.operator in ("some", "every"):
+            yield from iter_path_conditions(condition.operand, f"{where}.{condition.operator}")
+
+
+def root_unavailable(root: str, target: str) -> str | None:
+    """Why ``root`` cannot be used by a rule with ``target`` (None when it can)."""
+    if root == "" or root in TARGET_ROOTS[target]:
+        return None
+    if root in ("$pod", "$podMetadata"):
+        return f"{root} is only available to rules with target pod or container"
+    return f"{root} is only available to rules with target container"
 
 
 # ----------------------------------------------------------------------------------------
@@ -291,9 +346,10 @@ def _values_getter(condition: PathCondition, target_kind: _Scope) -> Callable[[T
         return lambda t: [v] if (v := get_root(t)) is not None else []
     segments: tuple[Segment, ...] = parse_path(rest)
     resolve = compile_resolver(segments)
+    # The container's own fields: the target of a container rule, or $container anywhere
+    # (inside some/every too, where a path without a root starts at the element).
     inherits = (
-        target_kind == "container"
-        and root in ("", "$container")
+        ((root == "" and target_kind == "container") or root == "$container")
         and len(segments) >= 2
         and segments[0] == "securityContext"
         and segments[1] in POD_INHERITED_SECURITY_FIELDS
@@ -304,7 +360,7 @@ def _values_getter(condition: PathCondition, target_kind: _Scope) -> Callable[[T
     def with_pod_fallback(t: Target) -> list:
         # Kubernetes semantics: a container's unset securityContext field takes the pod's.
         found = resolve(t.container)
-        if found or t.pod_spec is None:
+        if found or t.pod_spec is None or t.container is None:
             return found
         container_ctx = t.container.get("securityContext") if t.container else None
         if isinstance(container_ctx, dict) and container_ctx.get(segments[1]) is not None:

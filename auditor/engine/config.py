@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ..threat import Severity
-from .rules import RULE_ID, _format_loc
+from .rules import (
+    RULE_ID,
+    PackLoader,
+    compose_yaml,
+    describe_error,
+    field_error,
+    find_duplicate_key,
+    format_field,
+    node_line,
+)
 
 FailOn = Literal["critical", "high", "medium", "low", "info", "none"]
 
@@ -59,6 +69,22 @@ class RuleSettings(_Strict):
     disable: list[str] = Field(default_factory=list)
     severity: dict[str, Severity] = Field(default_factory=dict)
 
+    @field_validator("disable")
+    @classmethod
+    def _disable_ids(cls, value: list[str]) -> list[str]:
+        for index, rule_id in enumerate(value):
+            if not RULE_ID.match(rule_id):
+                raise field_error(f"[{index}]", f"{rule_id!r} is not a rule id such as KA-CTR-001")
+        return value
+
+    @field_validator("severity")
+    @classmethod
+    def _severity_ids(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        for rule_id in value:
+            if not RULE_ID.match(rule_id):
+                raise field_error(rule_id, "not a rule id such as KA-CTR-001")
+        return value
+
 
 class PssSettings(_Strict):
     level: Literal["baseline", "restricted"] | None = None
@@ -75,12 +101,20 @@ class Config(_Strict):
     fail_on: FailOn | None = Field(default=None, alias="failOn")
     pss: PssSettings = Field(default_factory=PssSettings)
     waivers: list[Waiver] = Field(default_factory=list)
+    #: the file it was read from (for messages); None when built in code
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
 
 
 def load_config(path: Path) -> Config:
+    """Read and validate a configuration file; errors name the file, line and field."""
     name = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=PackLoader)  # noqa: S506 - a safe loader
     except OSError as error:
         raise ConfigError(f"{name}: {error.strerror or error}") from None
     except yaml.MarkedYAMLError as error:
@@ -90,10 +124,38 @@ def load_config(path: Path) -> Config:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"{name}: {error}") from None
     if data is None:
-        return Config()
+        config = Config()
+        config._source = name
+        return config
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: not a mapping: a config file is a mapping (rules, waivers, ...)")
+    root = compose_yaml(text)
+    duplicate = find_duplicate_key(root)
+    if duplicate is not None:
+        parts, line, first = duplicate
+        raise ConfigError(f"{name}:{line}: {format_field(parts)}: duplicate key (first at line {first})")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
+        config._source = name
+        return config
     except ValidationError as error:
-        first = error.errors()[0]
-        field = _format_loc(first["loc"]) or "config"
-        raise ConfigError(f"{name}: {field}: {first['msg'].removeprefix('Value error, ')}") from None
+        field, message = describe_error(error)
+        line = node_line(root, error.errors()[0]["loc"])
+        where = f"{name}:{line}" if line else name
+        raise ConfigError(f"{where}: {field or 'config'}: {message}") from None
+
+
+def unknown_rule_ids(config: Config, known: set[str]) -> list[str]:
+    """Problems with rule ids the config names but no loaded pack defines (typos, mostly:
+    a misspelt id in ``disable`` or ``severity`` would otherwise be ignored without a word).
+    Each problem is ``field: no rule 'ID' (did you mean ...?)``."""
+    named = [(f"rules.disable[{i}]", rule_id) for i, rule_id in enumerate(config.rules.disable)]
+    named += [(f"rules.severity.{rule_id}", rule_id) for rule_id in config.rules.severity]
+    named += [(f"waivers[{i}].rule", w.rule) for i, w in enumerate(config.waivers) if w.rule != "*"]
+    problems = []
+    for field, rule_id in named:
+        if rule_id not in known:
+            close = get_close_matches(rule_id, sorted(known), n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"{field}: no rule {rule_id!r}{hint}")
+    return problems

@@ -7,6 +7,7 @@ rule. Analyzer rules run once per scan over the whole inventory.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +29,15 @@ class _Where:
     resource: Resource
     target: Target | None = None
     container: ContainerRef | None = None
+
+
+def _show(value: object) -> str:
+    """A value as a manifest would spell it: ``false``, not Python's ``False``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def _compile_message(rule: Rule) -> Callable[[_Where], str]:
@@ -56,7 +66,7 @@ def _compile_message(rule: Rule) -> Callable[[_Where], str]:
             if name == "namespace":
                 return where.resource.namespace or ""
             values = lookups[name](where.target) if where.target is not None else []
-            return ", ".join(str(v) for v in values) if values else "(unset)"
+            return ", ".join(_show(v) for v in values) if values else "(unset)"
 
         return _PLACEHOLDER.sub(substitute, template)
 

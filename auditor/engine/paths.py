@@ -37,10 +37,17 @@ class PathError(ValueError):
     """A field path that does not parse."""
 
 
-def parse_path(path: str) -> tuple[Segment, ...]:
-    """Split a path into keys, indexes and wildcards; raise PathError on bad syntax."""
+def parse_path(path: str, prefix: str = "") -> tuple[Segment, ...]:
+    """Split a path into keys, indexes and wildcards; raise PathError on bad syntax.
+
+    ``prefix`` is what came before ``path`` in the rule (a root and its dot, ``$pod.``):
+    error messages show the whole path, and positions count from its start.
+    """
     if not path or not path.strip():
+        if prefix:
+            raise PathError(f"field path {prefix + path!r} ends with '.'")
         raise PathError("empty field path")
+    shown = prefix + path
     segments: list[Segment] = []
     pos = 0
     expect_separator = False
@@ -49,11 +56,11 @@ def parse_path(path: str) -> tuple[Segment, ...]:
             pos += 1
             expect_separator = False
             if pos >= len(path):
-                raise PathError(f"field path {path!r} ends with '.'")
+                raise PathError(f"field path {shown!r} ends with '.'")
             continue
         match = _TOKEN.match(path, pos)
         if match is None or (expect_separator and not match.group(0).startswith("[")):
-            raise PathError(f"cannot parse field path {path!r} at position {pos}")
+            raise PathError(f"cannot parse field path {shown!r} at position {len(prefix) + pos}")
         if match.group("key") is not None:
             segments.append(match.group("key"))
         elif match.group("index") is not None:

@@ -29,13 +29,24 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from ..analysis.registry import get_analyzer
+from ..analysis.registry import all_analyzers, get_analyzer
 from ..inventory import CONTAINER_FIELDS
 from ..threat import Framework, Layer, Severity, Stride
-from .conditions import Condition, TargetKind
+from .conditions import (
+    Condition,
+    PathCondition,
+    TargetKind,
+    iter_path_conditions,
+    path_root,
+    root_unavailable,
+)
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+#: ``{name}`` or ``{name:argument}`` in a message template (other braces are literal text).
+MESSAGE_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)(?::([^}]*))?\}")
+_PLACEHOLDER_LIST = "{container}, {container_type}, {kind}, {name}, {namespace} and {value:PATH}"
 PACK_API_VERSION = "kube-auditor.io/v1"
 
 
@@ -45,6 +56,26 @@ class RulePackError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+_FIELD_ERROR = "field_error"
+
+
+def field_error(field: str, reason: str) -> PydanticCustomError:
+    """An error about ``field`` below the model being validated (its location goes in the
+    message: pydantic gives model-level validators no way to point deeper)."""
+    return PydanticCustomError(_FIELD_ERROR, "{field}: {reason}", {"field": field, "reason": reason})
+
+
+def describe_error(error: ValidationError) -> tuple[str, str]:
+    """The first error of a validation as (field path, reason), for one-line messages."""
+    first = error.errors()[0]
+    field = _format_loc(first["loc"])
+    reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == _FIELD_ERROR:
+        sub, reason = first["ctx"]["field"], first["ctx"]["reason"]
+        field = f"{field}{sub}" if sub.startswith("[") else f"{field}.{sub}" if field else sub
+    return field, reason
 
 
 class Match(_Strict):
@@ -71,13 +102,14 @@ class AnalyzerCheck(_Strict):
     def _known_analyzer(self) -> AnalyzerCheck:
         spec = get_analyzer(self.analyzer)
         if spec is None:
-            raise ValueError(f"unknown analyzer {self.analyzer!r}")
+            known = ", ".join(sorted(all_analyzers()))
+            raise field_error("analyzer", f"unknown analyzer {self.analyzer!r}; known: {known}")
         try:
             self._parsed = spec.params.model_validate(self.params)
         except ValidationError as error:
             first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"params.{where}: {first['msg']}" if where else first["msg"]) from None
+            where = _format_loc(first["loc"])
+            raise field_error(f"params.{where}" if where else "params", first["msg"]) from None
         return self
 
     @property
@@ -141,7 +173,52 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _analyzer_target(self) -> Rule:
         if self.is_analyzer and (self.target != "object" or self.when is not None):
-            raise ValueError("analyzer rules take neither 'target' nor 'when'")
+            field = "target" if self.target != "object" else "when"
+            raise field_error(field, "analyzer rules take neither 'target' nor 'when'")
+        return self
+
+    @model_validator(mode="after")
+    def _message_renders(self) -> Rule:
+        # The evaluator compiles templates when a scan starts; check them here so that a
+        # typo fails at load with the rule and field, not mid-scan or in the report.
+        if self.message is None:
+            return self
+        if self.is_analyzer:
+            raise field_error("message", "analyzer rules take no message: the analyzer writes each finding's")
+        for found in MESSAGE_PLACEHOLDER.finditer(self.message):
+            name, argument = found.groups()
+            if name == "value" and argument is not None:
+                try:
+                    PathCondition(path=argument, exists=True)
+                except ValidationError as error:
+                    raise field_error("message", f"{found.group(0)}: {describe_error(error)[1]}") from None
+                why = root_unavailable(path_root(argument), self.target)
+                if why:
+                    raise field_error("message", f"{found.group(0)}: {why}")
+            elif argument is None and name in ("container", "container_type"):
+                if self.target != "container":
+                    raise field_error(
+                        "message", f"{{{name}}} is only available to rules with target container"
+                    )
+            elif argument is not None or name not in ("kind", "name", "namespace"):
+                raise field_error(
+                    "message",
+                    f"unknown placeholder {found.group(0)}; placeholders are {_PLACEHOLDER_LIST}",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _roots_fit_target(self) -> Rule:
+        # A root the target lacks never has a value: the rule would silently never fire
+        # (or, under 'not', always fire).
+        for name in ("when", "check"):
+            condition = getattr(self, name)
+            if condition is None or isinstance(condition, AnalyzerCheck):
+                continue
+            for where, path_condition in iter_path_conditions(condition, name):
+                why = root_unavailable(path_root(path_condition.path), self.target)
+                if why:
+                    raise field_error(f"{where}.path", why)
         return self
 
 
@@ -162,6 +239,8 @@ class RulePack(BaseModel):
     description: str
     file: str
     rules: list[Rule]
+    #: rule id → 1-based line of the rule in ``file`` (for messages)
+    lines: dict[str, int] = Field(default_factory=dict)
 
 
 _CONDITION_TAGS = {"all", "any", "not", "path"}
@@ -186,6 +265,8 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
             previous = None
             continue
         expect_condition = False
+        if item == "[key]":  # pydantic's marker for a bad mapping key: the key is already named
+            continue
         parts.append(f"[{item}]" if isinstance(item, int) else ("." if parts else "") + str(item))
         if item in _CONDITION_FIELDS or (isinstance(item, int) and previous in ("all", "any")):
             expect_condition = True
@@ -193,12 +274,45 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _rule_lines(text: str) -> list[int]:
-    """1-based line of each entry of the top-level ``rules`` list (best effort)."""
+class PackLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, keeping timestamps as strings.
+
+    The stock loader builds ``date`` objects itself and raises a bare ValueError (no file,
+    no line) for an impossible date such as ``2025-02-30``; as strings, dates are parsed
+    by pydantic where a date is expected, with the field in the error.
+    """
+
+
+PackLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node of ``root`` that a pydantic location reaches."""
+    node, line = root, None
+    for item in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(item)), None)
+            if match is None:
+                continue  # a union tag or a missing field: stay here
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and 0 <= item < len(node.value):
+            node = node.value[item]
+            line = node.start_mark.line + 1
+    if line is None and root is not None:
+        line = root.start_mark.line + 1
+    return line
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text (for line numbers), or None when it has none."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=PackLoader)
     except yaml.YAMLError:
-        return []
+        return None
+
+
+def _rule_lines(root: yaml.Node | None) -> list[int]:
+    """1-based line of each entry of the top-level ``rules`` list (best effort)."""
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
@@ -207,12 +321,71 @@ def _rule_lines(text: str) -> list[int]:
     return []
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def find_duplicate_key(node: yaml.Node | None) -> tuple[list[str | int], int, int] | None:
+    """The first mapping key written twice, in document order: (path to it, its line, the
+    first one's line). YAML loaders keep the last value silently, which would drop half of a
+    rule without a word."""
+    visited: set[int] = set()
+
+    def walk(node: yaml.Node) -> tuple[list[str | int], int, int] | None:
+        if id(node) in visited:  # aliases share nodes (and may be recursive)
+            return None
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_TAG:
+                    identity = (key.tag, key.value)
+                    if identity in seen:
+                        return [key.value], key.start_mark.line + 1, seen[identity]
+                    seen[identity] = key.start_mark.line + 1
+                found = walk(value)
+                if found:
+                    return [getattr(key, "value", "?"), *found[0]], found[1], found[2]
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                found = walk(item)
+                if found:
+                    return [index, *found[0]], found[1], found[2]
+        return None
+
+    return walk(node) if node is not None else None
+
+
+def format_field(parts: list[str | int]) -> str:
+    """``['check', 'all', 0, 'path']`` → ``check.all[0].path``."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _duplicate_key_error(name: str, root: yaml.Node | None, data: Any) -> RulePackError | None:
+    found = find_duplicate_key(root)
+    if found is None:
+        return None
+    parts, line, first = found
+    where = f"{name}:{line}"
+    if len(parts) > 2 and parts[0] == "rules" and isinstance(parts[1], int):
+        raw = data["rules"][parts[1]] if isinstance(data, dict) else None
+        rule_id = raw.get("id") if isinstance(raw, dict) else None
+        where += f": rule {rule_id if isinstance(rule_id, str) else f'rules[{parts[1]}]'}"
+        parts = parts[2:]
+    return RulePackError(f"{where}: {format_field(parts)}: duplicate key (first at line {first})")
+
+
+_PACK_SHAPE = "a rule pack is a mapping with apiVersion: kube-auditor.io/v1, kind: RulePack, metadata and rules"
+
+
 def load_pack(path: Path) -> RulePack:
     """Load and validate one rule pack file."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=PackLoader)  # noqa: S506 - a safe loader
     except OSError as error:
         raise RulePackError(f"{name}: {error.strerror or error}") from None
     except UnicodeDecodeError:
@@ -223,24 +396,33 @@ def load_pack(path: Path) -> RulePack:
         raise RulePackError(f"{where}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise RulePackError(f"{name}: {error}") from None
+    if not isinstance(data, dict):
+        raise RulePackError(f"{name}: {'empty file' if data is None else 'not a mapping'}: {_PACK_SHAPE}")
+    root = compose_yaml(text)
+    duplicate = _duplicate_key_error(name, root, data)
+    if duplicate is not None:
+        raise duplicate
     try:
         header = RulePackHeader.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         raise RulePackError(f"{name}: {_format_loc(first['loc']) or 'pack'}: {first['msg']}") from None
-    lines = _rule_lines(text)
+    lines = _rule_lines(root)
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(header.rules):
         line = lines[index] if index < len(lines) else None
         where = f"{name}:{line}" if line else name
-        rule_id = raw.get("id", f"rules[{index}]") if isinstance(raw, dict) else f"rules[{index}]"
+        if not isinstance(raw, dict):
+            raise RulePackError(
+                f"{where}: rule rules[{index}]: rule: a rule is a mapping (id, title, severity, "
+                f"stride, layer, check, risk, remediation, ...), not a {type(raw).__name__}"
+            )
+        rule_id = raw.get("id", f"rules[{index}]")
         try:
             rule = Rule.model_validate(raw)
         except ValidationError as error:
-            first = error.errors()[0]
-            field = _format_loc(first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
+            field, message = describe_error(error)
             raise RulePackError(f"{where}: rule {rule_id}: {field or 'rule'}: {message}") from None
         if rule.id in seen:
             raise RulePackError(f"{where}: rule {rule.id}: id: duplicate of the rule at line {seen[rule.id]}")
@@ -252,6 +434,7 @@ def load_pack(path: Path) -> RulePack:
         description=header.metadata.description,
         file=name,
         rules=rules,
+        lines={rule_id: line for rule_id, line in seen.items() if line},
     )
 
 
@@ -265,17 +448,25 @@ def pack_files(directory: Path) -> list[Path]:
 
 
 def load_packs(directories: list[Path]) -> list[RulePack]:
-    """Load every pack of the given directories; a rule id defined twice is an error."""
+    """Load every pack of the given directories (or files), each file once; a rule id
+    defined in two files is an error."""
     packs: list[RulePack] = []
     owner: dict[str, str] = {}
+    loaded: set[Path] = set()
     for directory in directories:
         for file in pack_files(directory):
+            if file.resolve() in loaded:
+                continue  # the same file named twice (--policy policies/x.yaml next to policies/)
+            loaded.add(file.resolve())
             pack = load_pack(file)
             for rule in pack.rules:
+                where = _at(str(file), pack.lines.get(rule.id))
                 if rule.id in owner:
-                    raise RulePackError(
-                        f"{file}: rule {rule.id}: id: already defined in {owner[rule.id]}"
-                    )
-                owner[rule.id] = str(file)
+                    raise RulePackError(f"{where}: rule {rule.id}: id: already defined in {owner[rule.id]}")
+                owner[rule.id] = where
             packs.append(pack)
     return packs
+
+
+def _at(file: str, line: int | None) -> str:
+    return f"{file}:{line}" if line else file

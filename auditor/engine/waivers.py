@@ -80,11 +80,13 @@ def apply_waivers(
         ids, reason = _annotation_waiver(finding.resource, notices, reported)
         if finding.rule in ids:
             finding.waived, finding.waiver_reason = True, reason
-            continue
         for index, waiver in enumerate(active):
             if waiver.rule in ("*", finding.rule) and _selector_matches(waiver, finding.resource):
-                finding.waived, finding.waiver_reason = True, waiver.reason
+                # A config waiver that matches is used, even where the object's own annotation
+                # already waives the finding (its reason, the more specific one, is kept).
                 used[index] = True
+                if not finding.waived:
+                    finding.waived, finding.waiver_reason = True, waiver.reason
                 break
     for index, waiver in enumerate(active):
         if not used[index]:
