@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .analysis.registry import AnalysisSettings
 from .engine.baseline import apply_baseline
-from .engine.config import Config
+from .engine.config import Config, ConfigError, unknown_rule_ids
 from .engine.evaluate import Engine
 from .engine.findings import sort_key
 from .engine.notices import Notice
@@ -45,12 +45,15 @@ def load_rules(options: ScanOptions) -> list[Rule]:
     directories = ([builtin_policy_dir()] if options.builtin_policies else []) + list(
         options.policy_dirs
     )
+    loaded = [rule for pack in load_packs(directories) for rule in pack.rules]
+    problems = unknown_rule_ids(options.config, {rule.id for rule in loaded})
+    if problems:
+        raise ConfigError(f"{options.config.source or 'config'}: {problems[0]}")
     disabled = set(options.config.rules.disable)
     regrade = options.config.rules.severity
     return [
         rule.model_copy(update={"severity": regrade[rule.id]}) if rule.id in regrade else rule
-        for pack in load_packs(directories)
-        for rule in pack.rules
+        for rule in loaded
         if rule.id not in disabled
     ]
 

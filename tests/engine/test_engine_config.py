@@ -121,10 +121,15 @@ def test_unknown_rule_ids_are_found_with_suggestions(tmp_path):
     assert unknown_rule_ids(config, known) == [
         "rules.disable[0]: no rule 'KA-CTR-08' (did you mean KA-CTR-008?)",
         "rules.severity.KA-CTR-0004: no rule 'KA-CTR-0004' (did you mean KA-CTR-004?)",
-        "waivers[0].rule: no rule 'KA-ZZZ-999'",
-    ]
+    ]  # waivers for unloaded rules are notices ("matched no finding"), not errors
     builtin = {r.id for r in load_rules(ScanOptions())}
     assert unknown_rule_ids(_config(tmp_path, FULL), builtin) == []
+
+
+def test_a_misspelt_rule_id_in_the_config_is_an_error_naming_it(tmp_path):
+    config = _config(tmp_path, "rules:\n  disable: [KA-CTR-08]\n")
+    with pytest.raises(ConfigError, match=r"rules.disable\[0\]: no rule 'KA-CTR-08' \(did you mean KA-CTR-008\?\)"):
+        load_rules(ScanOptions(config=config))
 
 
 # ---------------------------------------------------------------------------------------
