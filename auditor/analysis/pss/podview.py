@@ -8,7 +8,8 @@ check's semantics ("unset is allowed" or "unset is a violation") in one place an
 means malformed input can never raise.
 
 Containers are listed once, in PSA's visiting order (init, regular, ephemeral), as
-``(kind, index, name, securityContext, container)`` tuples. Tuples rather than objects
+``(kind, index, name, securityContext, container)`` tuples; a container's field path
+is ``spec.<kind>[<index>]``. Tuples rather than objects
 because evaluating one pod walks them a dozen times and attribute access would cost.
 """
 
@@ -30,6 +31,8 @@ def as_dict(value: Any) -> dict | None:
     """``value`` if it is a mapping, else ``None`` (absent)."""
     if type(value) is dict:
         return value
+    if value is None:
+        return None
     if isinstance(value, Mapping):
         return dict(value)
     return None
@@ -60,15 +63,10 @@ def is_int_zero(value: Any) -> bool:
     return type(value) is int and value == 0
 
 
-def container_path(kind: str, index: int) -> str:
-    """Field path of a container, e.g. ``spec.initContainers[0]``."""
-    return f"spec.{kind}[{index}]"
-
-
 class PodView:
     """What checks read: annotations, spec, pod securityContext and the container list."""
 
-    __slots__ = ("annotations", "spec", "pod_sc", "containers")
+    __slots__ = ("annotations", "spec", "pod_sc", "containers", "host_users_false", "is_windows")
 
     def __init__(self, metadata: Any, spec: Any) -> None:
         metadata = as_dict(metadata) or _EMPTY
@@ -92,19 +90,13 @@ class PodView:
                     sc = as_dict(sc)
                 entries.append((kind, index, name, sc, container))
         self.containers: list[ContainerEntry] = entries
+        #: ``spec.hostUsers: false``: the pod runs in its own user namespace.
+        self.host_users_false: bool = spec.get("hostUsers") is False
+        pod_os = spec.get("os")
+        #: ``spec.os.name: windows``: Linux-only restricted checks exempt such pods from v1.25.
+        self.is_windows: bool = pod_os is not None and (as_dict(pod_os) or _EMPTY).get("name") == "windows"
 
     def pod_sc_field(self, key: str) -> Any:
         """A field of ``spec.securityContext``, or ``None``."""
         sc = self.pod_sc
         return None if sc is None else sc.get(key)
-
-    @property
-    def host_users_false(self) -> bool:
-        """``spec.hostUsers: false``: the pod runs in its own user namespace."""
-        return self.spec.get("hostUsers") is False
-
-    @property
-    def is_windows(self) -> bool:
-        """``spec.os.name: windows``: Linux-only restricted checks exempt such pods from v1.25."""
-        pod_os = as_dict(self.spec.get("os"))
-        return pod_os is not None and pod_os.get("name") == "windows"

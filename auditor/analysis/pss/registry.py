@@ -17,42 +17,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .checks.apparmor import app_armor_profile_v1_0
-from .checks.capabilities import (
-    capabilities_baseline_v1_0,
-    capabilities_restricted_v1_22,
-    capabilities_restricted_v1_25,
+from .checks import (
+    apparmor,
+    capabilities,
+    host_namespaces,
+    host_ports,
+    host_probes,
+    privilege_escalation,
+    privileged,
+    proc_mount,
+    run_as,
+    seccomp,
+    selinux,
+    sysctls,
+    volumes,
+    windows_host_process,
 )
-from .checks.host_namespaces import host_namespaces_v1_0
-from .checks.host_ports import host_ports_v1_0
-from .checks.host_probes import host_probes_v1_34
-from .checks.privilege_escalation import (
-    allow_privilege_escalation_v1_8,
-    allow_privilege_escalation_v1_25,
-)
-from .checks.privileged import privileged_v1_0
-from .checks.proc_mount import proc_mount_restricted_v1_35, proc_mount_v1_0, proc_mount_v1_35
-from .checks.run_as import (
-    run_as_non_root_v1_0,
-    run_as_non_root_v1_35,
-    run_as_user_v1_23,
-    run_as_user_v1_35,
-)
-from .checks.seccomp import (
-    seccomp_profile_baseline_v1_0,
-    seccomp_profile_baseline_v1_19,
-    seccomp_profile_restricted_v1_19,
-    seccomp_profile_restricted_v1_25,
-)
-from .checks.selinux import se_linux_options_v1_0, se_linux_options_v1_31
-from .checks.sysctls import sysctls_v1_0, sysctls_v1_27, sysctls_v1_29, sysctls_v1_32, sysctls_v1_37
-from .checks.volumes import host_path_volumes_v1_0, restricted_volumes_v1_0
-from .checks.windows_host_process import windows_host_process_v1_0
 from .levels import NEWEST_MINOR, Level
 from .podview import PodView
-from .result import Forbidden
+from .result import Violation
 
-CheckFunction = Callable[[PodView], "Forbidden | None"]
+CheckFunction = Callable[[PodView], "Violation | None"]
 
 
 @dataclass(frozen=True)
@@ -100,75 +85,131 @@ _B, _R = Level.BASELINE, Level.RESTRICTED
 
 #: Every check, baseline then restricted. Descriptions say what the check forbids.
 CHECKS: tuple[CheckInfo, ...] = (
-    CheckInfo("appArmorProfile", _B, "AppArmor profile type or annotation other than RuntimeDefault/Localhost (runtime/default, localhost/*)", (
-        Revision(0, app_armor_profile_v1_0),
-    )),
-    CheckInfo("capabilities_baseline", _B, "Adding capabilities beyond the runtime default set (e.g. NET_RAW, SYS_ADMIN)", (
-        Revision(0, capabilities_baseline_v1_0),
-    )),
-    CheckInfo("hostNamespaces", _B, "Sharing the host network, PID or IPC namespace", (
-        Revision(0, host_namespaces_v1_0),
-    )),
-    CheckInfo("hostPathVolumes", _B, "hostPath volumes", (
-        Revision(0, host_path_volumes_v1_0),
-    )),
-    CheckInfo("hostPorts", _B, "Container ports bound to a hostPort", (
-        Revision(0, host_ports_v1_0),
-    )),
-    CheckInfo("hostProbesAndHostLifecycle", _B, "A host in httpGet/tcpSocket probes or lifecycle handlers", (
-        Revision(34, host_probes_v1_34),
-    )),
-    CheckInfo("privileged", _B, "Privileged containers", (
-        Revision(0, privileged_v1_0),
-    )),
-    CheckInfo("procMount", _B, "A procMount other than Default (allowed with hostUsers: false from v1.35)", (
-        Revision(0, proc_mount_v1_0),
-        Revision(35, proc_mount_v1_35, change="any procMount allowed when hostUsers is false"),
-    )),
-    CheckInfo("seLinuxOptions", _B, "SELinux types other than the container_* types, or any SELinux user or role", (
-        Revision(0, se_linux_options_v1_0),
-        Revision(31, se_linux_options_v1_31, change="container_engine_t allowed"),
-    )),
-    CheckInfo("seccompProfile_baseline", _B, "An Unconfined seccomp profile (alpha annotations before v1.19, fields after)", (
-        Revision(0, seccomp_profile_baseline_v1_0),
-        Revision(19, seccomp_profile_baseline_v1_19, change="securityContext.seccompProfile fields instead of annotations"),
-    )),
-    CheckInfo("sysctls", _B, "Sysctls outside the safe, namespaced set", (
-        Revision(0, sysctls_v1_0),
-        Revision(27, sysctls_v1_27, change="net.ipv4.ip_local_reserved_ports allowed"),
-        Revision(29, sysctls_v1_29, change="tcp_keepalive_time/intvl/probes and tcp_fin_timeout allowed"),
-        Revision(32, sysctls_v1_32, change="net.ipv4.tcp_rmem and tcp_wmem allowed"),
-        Revision(37, sysctls_v1_37, change="tcp_slow_start_after_idle and tcp_notsent_lowat allowed"),
-    )),
-    CheckInfo("windowsHostProcess", _B, "Windows HostProcess pods or containers", (
-        Revision(0, windows_host_process_v1_0),
-    )),
-    CheckInfo("allowPrivilegeEscalation", _R, "Containers not setting allowPrivilegeEscalation: false", (
-        Revision(8, allow_privilege_escalation_v1_8),
-        Revision(25, allow_privilege_escalation_v1_25, change="Windows pods exempt"),
-    )),
-    CheckInfo("capabilities_restricted", _R, "Containers not dropping ALL capabilities, or adding any but NET_BIND_SERVICE", (
-        Revision(22, capabilities_restricted_v1_22, overrides=("capabilities_baseline",)),
-        Revision(25, capabilities_restricted_v1_25, overrides=("capabilities_baseline",), change="Windows pods exempt"),
-    )),
-    CheckInfo("procMount_restricted", _R, "A procMount other than Default, even with hostUsers: false", (
-        Revision(35, proc_mount_restricted_v1_35, overrides=("procMount",)),
-    )),
-    CheckInfo("restrictedVolumes", _R, "Volume types other than configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret", (
-        Revision(0, restricted_volumes_v1_0, overrides=("hostPathVolumes",)),
-    )),
-    CheckInfo("runAsNonRoot", _R, "Pods or containers not required to run as non-root (hostUsers: false exempt from v1.35)", (
-        Revision(0, run_as_non_root_v1_0),
-        Revision(35, run_as_non_root_v1_35, change="pods with hostUsers: false exempt"),
-    )),
-    CheckInfo("runAsUser", _R, "runAsUser: 0 on the pod or a container (hostUsers: false exempt from v1.35)", (
-        Revision(23, run_as_user_v1_23),
-        Revision(35, run_as_user_v1_35, change="pods with hostUsers: false exempt"),
-    )),
-    CheckInfo("seccompProfile_restricted", _R, "No RuntimeDefault or Localhost seccomp profile on the pod or every container", (
-        Revision(19, seccomp_profile_restricted_v1_19, overrides=("seccompProfile_baseline",)),
-        Revision(25, seccomp_profile_restricted_v1_25, overrides=("seccompProfile_baseline",), change="Windows pods exempt"),
-    )),
+    CheckInfo(
+        apparmor.CHECK_ID, _B,
+        "AppArmor profile type or annotation other than RuntimeDefault/Localhost",
+        (Revision(0, apparmor.app_armor_profile_v1_0),),
+    ),
+    CheckInfo(
+        capabilities.BASELINE_CHECK_ID, _B,
+        "Adding capabilities beyond the runtime default set (e.g. NET_RAW, SYS_ADMIN)",
+        (Revision(0, capabilities.capabilities_baseline_v1_0),),
+    ),
+    CheckInfo(
+        host_namespaces.CHECK_ID, _B,
+        "Sharing the host network, PID or IPC namespace",
+        (Revision(0, host_namespaces.host_namespaces_v1_0),),
+    ),
+    CheckInfo(
+        volumes.HOST_PATH_CHECK_ID, _B,
+        "hostPath volumes",
+        (Revision(0, volumes.host_path_volumes_v1_0),),
+    ),
+    CheckInfo(
+        host_ports.CHECK_ID, _B,
+        "Container ports bound to a hostPort",
+        (Revision(0, host_ports.host_ports_v1_0),),
+    ),
+    CheckInfo(
+        host_probes.CHECK_ID, _B,
+        "A host in httpGet/tcpSocket probes or lifecycle handlers",
+        (Revision(34, host_probes.host_probes_v1_34),),
+    ),
+    CheckInfo(
+        privileged.CHECK_ID, _B,
+        "Privileged containers",
+        (Revision(0, privileged.privileged_v1_0),),
+    ),
+    CheckInfo(
+        proc_mount.BASELINE_CHECK_ID, _B,
+        "A procMount other than Default",
+        (
+            Revision(0, proc_mount.proc_mount_v1_0),
+            Revision(35, proc_mount.proc_mount_v1_35, change="any procMount allowed with hostUsers: false"),
+        ),
+    ),
+    CheckInfo(
+        selinux.CHECK_ID, _B,
+        "SELinux types other than the container_* types, or any SELinux user or role",
+        (
+            Revision(0, selinux.se_linux_options_v1_0),
+            Revision(31, selinux.se_linux_options_v1_31, change="container_engine_t allowed"),
+        ),
+    ),
+    CheckInfo(
+        seccomp.BASELINE_CHECK_ID, _B,
+        "An Unconfined seccomp profile (alpha annotations before v1.19, fields from v1.19)",
+        (
+            Revision(0, seccomp.seccomp_profile_baseline_v1_0),
+            Revision(19, seccomp.seccomp_profile_baseline_v1_19, change="securityContext.seccompProfile fields replace the annotations"),
+        ),
+    ),
+    CheckInfo(
+        sysctls.CHECK_ID, _B,
+        "Sysctls outside the safe, namespaced set",
+        (
+            Revision(0, sysctls.sysctls_v1_0),
+            Revision(27, sysctls.sysctls_v1_27, change="net.ipv4.ip_local_reserved_ports allowed"),
+            Revision(29, sysctls.sysctls_v1_29, change="tcp_keepalive_time/_intvl/_probes, tcp_fin_timeout allowed"),
+            Revision(32, sysctls.sysctls_v1_32, change="net.ipv4.tcp_rmem, tcp_wmem allowed"),
+            Revision(37, sysctls.sysctls_v1_37, change="tcp_slow_start_after_idle, tcp_notsent_lowat allowed"),
+        ),
+    ),
+    CheckInfo(
+        windows_host_process.CHECK_ID, _B,
+        "Windows HostProcess pods or containers",
+        (Revision(0, windows_host_process.windows_host_process_v1_0),),
+    ),
+    CheckInfo(
+        privilege_escalation.CHECK_ID, _R,
+        "Containers not setting allowPrivilegeEscalation: false",
+        (
+            Revision(8, privilege_escalation.allow_privilege_escalation_v1_8),
+            Revision(25, privilege_escalation.allow_privilege_escalation_v1_25, change="Windows pods exempt"),
+        ),
+    ),
+    CheckInfo(
+        capabilities.RESTRICTED_CHECK_ID, _R,
+        "Containers not dropping ALL capabilities, or adding any but NET_BIND_SERVICE",
+        (
+            Revision(22, capabilities.capabilities_restricted_v1_22, overrides=(capabilities.BASELINE_CHECK_ID,)),
+            Revision(25, capabilities.capabilities_restricted_v1_25, overrides=(capabilities.BASELINE_CHECK_ID,), change="Windows pods exempt"),
+        ),
+    ),
+    CheckInfo(
+        proc_mount.RESTRICTED_CHECK_ID, _R,
+        "A procMount other than Default, even with hostUsers: false",
+        (Revision(35, proc_mount.proc_mount_restricted_v1_35, overrides=(proc_mount.BASELINE_CHECK_ID,)),),
+    ),
+    CheckInfo(
+        volumes.RESTRICTED_CHECK_ID, _R,
+        "Volume types other than configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret",
+        (Revision(0, volumes.restricted_volumes_v1_0, overrides=(volumes.HOST_PATH_CHECK_ID,)),),
+    ),
+    CheckInfo(
+        run_as.NON_ROOT_CHECK_ID, _R,
+        "Pods or containers not required to run as non-root",
+        (
+            Revision(0, run_as.run_as_non_root_v1_0),
+            Revision(35, run_as.run_as_non_root_v1_35, change="pods with hostUsers: false exempt"),
+        ),
+    ),
+    CheckInfo(
+        run_as.USER_CHECK_ID, _R,
+        "runAsUser: 0 on the pod or a container",
+        (
+            Revision(23, run_as.run_as_user_v1_23),
+            Revision(35, run_as.run_as_user_v1_35, change="pods with hostUsers: false exempt"),
+        ),
+    ),
+    CheckInfo(
+        seccomp.RESTRICTED_CHECK_ID, _R,
+        "No RuntimeDefault or Localhost seccomp profile on the pod or on every container",
+        (
+            Revision(19, seccomp.seccomp_profile_restricted_v1_19, overrides=(seccomp.BASELINE_CHECK_ID,)),
+            Revision(25, seccomp.seccomp_profile_restricted_v1_25, overrides=(seccomp.BASELINE_CHECK_ID,), change="Windows pods exempt"),
+        ),
+    ),
 )
 
 CHECKS_BY_ID: dict[str, CheckInfo] = {check.id: check for check in CHECKS}

@@ -60,4 +60,6 @@ def go_quote(value: str) -> str:
 
 def containers_phrase(names: list[str]) -> str:
     """``container "a"`` or ``containers "a", "b"``: the subject of most container messages."""
-    return f"{pluralize('container', 'containers', len(names))} {join_quote(names)}"
+    if len(names) == 1:
+        return f'container "{names[0]}"'
+    return 'containers "' + '", "'.join(names) + '"'

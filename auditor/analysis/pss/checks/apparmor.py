@@ -13,9 +13,11 @@ v1.0 revision when the fields arrived in Kubernetes 1.30):
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_text, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_dict, as_text
+from ..result import Violation
 from ..wording import containers_phrase, go_quote, join_quote, pluralize
+
+CHECK_ID = "appArmorProfile"
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 _ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
@@ -35,7 +37,7 @@ def _profile_type(sc: dict | None) -> str | None:
     return as_text(profile.get("type"))
 
 
-def app_armor_profile_v1_0(pod: PodView) -> Forbidden | None:
+def app_armor_profile_v1_0(pod: PodView) -> Violation | None:
     """Forbid AppArmor profile types and annotation values other than the default or localhost."""
     setters = []
     bad_values: set[str] = set()
@@ -52,7 +54,7 @@ def app_armor_profile_v1_0(pod: PodView) -> Forbidden | None:
         if profile_type is not None and profile_type not in _ALLOWED_TYPES:
             names.append(name)
             bad_values.add(profile_type)
-            paths.append(f"{container_path(kind, index)}.securityContext.appArmorProfile.type")
+            paths.append(f"spec.{kind}[{index}].securityContext.appArmorProfile.type")
     if names:
         setters.append(containers_phrase(names))
 
@@ -74,7 +76,8 @@ def app_armor_profile_v1_0(pod: PodView) -> Forbidden | None:
 
     if not setters:
         return None
-    return Forbidden(
+    return Violation(
+        CHECK_ID,
         pluralize("forbidden AppArmor profile", "forbidden AppArmor profiles", len(bad_value_list)),
         f"{' and '.join(setters)} must not set AppArmor profile type to {join_quote(bad_value_list)}",
         tuple(dict.fromkeys(names)),

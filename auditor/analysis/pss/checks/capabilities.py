@@ -8,9 +8,12 @@ NET_RAW). Restricted requires dropping ``ALL`` and adding back at most
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_list, as_text, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_dict, as_list, as_text
+from ..result import Violation
 from ..wording import containers_phrase, join_quote
+
+BASELINE_CHECK_ID = "capabilities_baseline"
+RESTRICTED_CHECK_ID = "capabilities_restricted"
 
 #: Capabilities baseline pods may add: the default set of container runtimes.
 BASELINE_ALLOWED_CAPABILITIES = frozenset(
@@ -36,33 +39,37 @@ def _capabilities(sc: dict | None) -> dict | None:
     return None if sc is None else as_dict(sc.get("capabilities"))
 
 
-def capabilities_baseline_v1_0(pod: PodView) -> Forbidden | None:
+def capabilities_baseline_v1_0(pod: PodView) -> Violation | None:
     """Forbid adding capabilities outside the runtime default set."""
     names = []
-    added: set[str] = set()
+    non_default: set[str] = set()
     paths = []
     for kind, index, name, sc, _ in pod.containers:
         caps = _capabilities(sc)
         if caps is None:
             continue
-        bad = [as_text(cap) for cap in as_list(caps.get("add"))]
+        added = caps.get("add")
+        if not added:
+            continue
+        bad = [as_text(cap) for cap in as_list(added)]
         bad = [cap for cap in bad if cap not in BASELINE_ALLOWED_CAPABILITIES]
         if bad:
             names.append(name)
-            added.update(bad)
-            paths.append(f"{container_path(kind, index)}.securityContext.capabilities.add")
+            non_default.update(bad)
+            paths.append(f"spec.{kind}[{index}].securityContext.capabilities.add")
     if not names:
         return None
-    return Forbidden(
+    return Violation(
+        BASELINE_CHECK_ID,
         "non-default capabilities",
-        f"{containers_phrase(names)} must not include {join_quote(sorted(added))} "
+        f"{containers_phrase(names)} must not include {join_quote(sorted(non_default))} "
         "in securityContext.capabilities.add",
         tuple(names),
         tuple(paths),
     )
 
 
-def capabilities_restricted_v1_22(pod: PodView) -> Forbidden | None:
+def capabilities_restricted_v1_22(pod: PodView) -> Violation | None:
     """Require ``drop: [ALL]`` and allow adding only ``NET_BIND_SERVICE``."""
     missing_drop_all = []
     adding_forbidden = []
@@ -70,20 +77,20 @@ def capabilities_restricted_v1_22(pod: PodView) -> Forbidden | None:
     paths = []
     for kind, index, name, sc, _ in pod.containers:
         caps = _capabilities(sc)
-        base = f"{container_path(kind, index)}.securityContext.capabilities"
+        if caps is None or "ALL" not in as_list(caps.get("drop")):
+            missing_drop_all.append(name)
+            paths.append(f"spec.{kind}[{index}].securityContext.capabilities.drop")
         if caps is None:
-            missing_drop_all.append(name)
-            paths.append(f"{base}.drop")
             continue
-        if "ALL" not in as_list(caps.get("drop")):
-            missing_drop_all.append(name)
-            paths.append(f"{base}.drop")
-        bad = [as_text(cap) for cap in as_list(caps.get("add"))]
+        added = caps.get("add")
+        if not added:
+            continue
+        bad = [as_text(cap) for cap in as_list(added)]
         bad = [cap for cap in bad if cap != "NET_BIND_SERVICE"]
         if bad:
             adding_forbidden.append(name)
             forbidden_caps.update(bad)
-            paths.append(f"{base}.add")
+            paths.append(f"spec.{kind}[{index}].securityContext.capabilities.add")
     if not missing_drop_all and not adding_forbidden:
         return None
     details = []
@@ -97,10 +104,16 @@ def capabilities_restricted_v1_22(pod: PodView) -> Forbidden | None:
             f"{join_quote(sorted(forbidden_caps))} in securityContext.capabilities.add"
         )
     offenders = list(dict.fromkeys(missing_drop_all + adding_forbidden))
-    return Forbidden("unrestricted capabilities", "; ".join(details), tuple(offenders), tuple(paths))
+    return Violation(
+        RESTRICTED_CHECK_ID,
+        "unrestricted capabilities",
+        "; ".join(details),
+        tuple(offenders),
+        tuple(paths),
+    )
 
 
-def capabilities_restricted_v1_25(pod: PodView) -> Forbidden | None:
+def capabilities_restricted_v1_25(pod: PodView) -> Violation | None:
     """As v1.22, but Windows pods are exempt (the API forbids capabilities on them)."""
     if pod.is_windows:
         return None

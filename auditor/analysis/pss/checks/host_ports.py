@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_list, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_dict, as_list
+from ..result import Violation
 from ..wording import containers_phrase, pluralize
+
+CHECK_ID = "hostPorts"
 
 
 def _host_port_text(value: object) -> str | None:
     """The port as PSA prints it, or None when unset or 0 (allowed)."""
-    if value is None or value is False or value == 0 or value == "":
-        return None
-    return str(value)
+    return str(value) if value else None
 
 
-def host_ports_v1_0(pod: PodView) -> Forbidden | None:
+def host_ports_v1_0(pod: PodView) -> Violation | None:
     """Forbid any non-zero ``ports[*].hostPort`` on any container."""
     names = []
     ports: set[str] = set()
@@ -32,12 +32,13 @@ def host_ports_v1_0(pod: PodView) -> Forbidden | None:
             if text is not None:
                 uses_host_port = True
                 ports.add(text)
-                paths.append(f"{container_path(kind, index)}.ports[{port_index}].hostPort")
+                paths.append(f"spec.{kind}[{index}].ports[{port_index}].hostPort")
         if uses_host_port:
             names.append(name)
     if not names:
         return None
-    return Forbidden(
+    return Violation(
+        CHECK_ID,
         "hostPort",
         f"{containers_phrase(names)} {pluralize('uses', 'use', len(names))} "
         f"{pluralize('hostPort', 'hostPorts', len(ports))} {', '.join(sorted(ports))}",

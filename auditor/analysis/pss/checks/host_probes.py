@@ -6,9 +6,11 @@ to an arbitrary address from the node, a server-side request forgery primitive.
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_text, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_dict, as_text
+from ..result import Violation
 from ..wording import join_quote, pluralize
+
+CHECK_ID = "hostProbesAndHostLifecycle"
 
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _LIFECYCLE_HANDLERS = ("postStart", "preStop")
@@ -23,20 +25,20 @@ def _forbidden_hosts(handler: dict | None, path: str, hosts: list[str], paths: l
         details = as_dict(handler.get(action))
         if details is None:
             continue
-        host = as_text(details.get("host"))
+        host = details.get("host")
         if host:
-            hosts.append(host)
+            hosts.append(as_text(host))
             paths.append(f"{path}.{action}.host")
 
 
-def host_probes_v1_34(pod: PodView) -> Forbidden | None:
+def host_probes_v1_34(pod: PodView) -> Violation | None:
     """Forbid a non-empty host in probes (liveness/readiness/startup) and postStart/preStop."""
     bad_containers: set[str] = set()
     hosts: list[str] = []
     paths: list[str] = []
     for kind, index, name, _, container in pod.containers:
         found_before = len(hosts)
-        base = container_path(kind, index)
+        base = f"spec.{kind}[{index}]"
         for probe in _PROBES:
             if probe in container:
                 _forbidden_hosts(as_dict(container[probe]), f"{base}.{probe}", hosts, paths)
@@ -55,7 +57,8 @@ def host_probes_v1_34(pod: PodView) -> Forbidden | None:
     # PSA keeps both as sets, so they come out sorted and de-duplicated.
     names = sorted(bad_containers)
     unique_hosts = sorted(set(hosts))
-    return Forbidden(
+    return Violation(
+        CHECK_ID,
         "probe or lifecycle host",
         f"{pluralize('container', 'containers', len(names))} {join_quote(names)} "
         f"{pluralize('uses', 'use', len(names))} "

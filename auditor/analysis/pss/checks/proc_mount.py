@@ -8,13 +8,15 @@ overriding the baseline check with ``procMount_restricted``.
 
 from __future__ import annotations
 
-from ..podview import PodView, as_text, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_text
+from ..result import Violation
 from ..wording import containers_phrase, join_quote
 
+BASELINE_CHECK_ID = "procMount"
+RESTRICTED_CHECK_ID = "procMount_restricted"
 
-def proc_mount_v1_0(pod: PodView) -> Forbidden | None:
-    """Allow only an unset or ``Default`` procMount, unconditionally."""
+
+def _unconditional(pod: PodView, check_id: str) -> Violation | None:
     names = []
     types: set[str] = set()
     paths = []
@@ -28,10 +30,11 @@ def proc_mount_v1_0(pod: PodView) -> Forbidden | None:
         if proc_mount != "Default":
             names.append(name)
             types.add(proc_mount)
-            paths.append(f"{container_path(kind, index)}.securityContext.procMount")
+            paths.append(f"spec.{kind}[{index}].securityContext.procMount")
     if not names:
         return None
-    return Forbidden(
+    return Violation(
+        check_id,
         "procMount",
         f"{containers_phrase(names)} must not set securityContext.procMount to "
         f"{join_quote(sorted(types))}",
@@ -40,13 +43,18 @@ def proc_mount_v1_0(pod: PodView) -> Forbidden | None:
     )
 
 
-def proc_mount_v1_35(pod: PodView) -> Forbidden | None:
+def proc_mount_v1_0(pod: PodView) -> Violation | None:
+    """Allow only an unset or ``Default`` procMount, unconditionally."""
+    return _unconditional(pod, BASELINE_CHECK_ID)
+
+
+def proc_mount_v1_35(pod: PodView) -> Violation | None:
     """As v1.0, but any procMount is allowed when ``hostUsers: false``."""
     if pod.host_users_false:
         return None
     return proc_mount_v1_0(pod)
 
 
-def proc_mount_restricted_v1_35(pod: PodView) -> Forbidden | None:
+def proc_mount_restricted_v1_35(pod: PodView) -> Violation | None:
     """The v1.0 rule, kept unconditional for restricted pods."""
-    return proc_mount_v1_0(pod)
+    return _unconditional(pod, RESTRICTED_CHECK_ID)

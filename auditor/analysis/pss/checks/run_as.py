@@ -8,12 +8,15 @@ is an unprivileged user on the node.
 
 from __future__ import annotations
 
-from ..podview import PodView, container_path, is_int_zero
-from ..result import Forbidden
+from ..podview import PodView, is_int_zero
+from ..result import Violation
 from ..wording import containers_phrase
 
+NON_ROOT_CHECK_ID = "runAsNonRoot"
+USER_CHECK_ID = "runAsUser"
 
-def run_as_non_root_v1_0(pod: PodView) -> Forbidden | None:
+
+def run_as_non_root_v1_0(pod: PodView) -> Violation | None:
     """Require runAsNonRoot=true on the pod or on every container; forbid an explicit false."""
     setters = []
     paths = []
@@ -32,22 +35,24 @@ def run_as_non_root_v1_0(pod: PodView) -> Forbidden | None:
         value = None if sc is None else sc.get("runAsNonRoot")
         if value is False:
             explicit.append(name)
-            paths.append(f"{container_path(kind, index)}.securityContext.runAsNonRoot")
+            paths.append(f"spec.{kind}[{index}].securityContext.runAsNonRoot")
         elif value is not True and not pod_non_root:
             implicit.append(name)
-            implicit_paths.append(f"{container_path(kind, index)}.securityContext.runAsNonRoot")
+            implicit_paths.append(f"spec.{kind}[{index}].securityContext.runAsNonRoot")
 
     if explicit:
         setters.append(containers_phrase(explicit))
     if setters:
-        return Forbidden(
+        return Violation(
+            NON_ROOT_CHECK_ID,
             "runAsNonRoot != true",
             f"{' and '.join(setters)} must not set securityContext.runAsNonRoot=false",
             tuple(explicit),
             tuple(paths),
         )
     if implicit:
-        return Forbidden(
+        return Violation(
+            NON_ROOT_CHECK_ID,
             "runAsNonRoot != true",
             f"pod or {containers_phrase(implicit)} must set securityContext.runAsNonRoot=true",
             tuple(implicit),
@@ -56,14 +61,14 @@ def run_as_non_root_v1_0(pod: PodView) -> Forbidden | None:
     return None
 
 
-def run_as_non_root_v1_35(pod: PodView) -> Forbidden | None:
+def run_as_non_root_v1_35(pod: PodView) -> Violation | None:
     """As v1.0, skipped for user-namespaced pods (``hostUsers: false``)."""
     if pod.host_users_false:
         return None
     return run_as_non_root_v1_0(pod)
 
 
-def run_as_user_v1_23(pod: PodView) -> Forbidden | None:
+def run_as_user_v1_23(pod: PodView) -> Violation | None:
     """Forbid runAsUser=0 on the pod or any container (unset is allowed)."""
     setters = []
     paths = []
@@ -74,12 +79,13 @@ def run_as_user_v1_23(pod: PodView) -> Forbidden | None:
     for kind, index, name, sc, _ in pod.containers:
         if sc is not None and is_int_zero(sc.get("runAsUser")):
             names.append(name)
-            paths.append(f"{container_path(kind, index)}.securityContext.runAsUser")
+            paths.append(f"spec.{kind}[{index}].securityContext.runAsUser")
     if names:
         setters.append(containers_phrase(names))
     if not setters:
         return None
-    return Forbidden(
+    return Violation(
+        USER_CHECK_ID,
         "runAsUser=0",
         f"{' and '.join(setters)} must not set runAsUser=0",
         tuple(names),
@@ -87,7 +93,7 @@ def run_as_user_v1_23(pod: PodView) -> Forbidden | None:
     )
 
 
-def run_as_user_v1_35(pod: PodView) -> Forbidden | None:
+def run_as_user_v1_35(pod: PodView) -> Violation | None:
     """As v1.23, skipped for user-namespaced pods (``hostUsers: false``)."""
     if pod.host_users_false:
         return None

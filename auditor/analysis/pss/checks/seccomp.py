@@ -9,9 +9,12 @@ pods from v1.25.
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_text, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_dict, as_text
+from ..result import Violation
 from ..wording import containers_phrase, go_quote, join_quote, pluralize
+
+BASELINE_CHECK_ID = "seccompProfile_baseline"
+RESTRICTED_CHECK_ID = "seccompProfile_restricted"
 
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 CONTAINER_ANNOTATION_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
@@ -22,7 +25,7 @@ def _allowed_annotation(value: str) -> bool:
     return value in ("runtime/default", "docker/default") or value.startswith("localhost/")
 
 
-def seccomp_profile_baseline_v1_0(pod: PodView) -> Forbidden | None:
+def seccomp_profile_baseline_v1_0(pod: PodView) -> Violation | None:
     """Annotations may only name runtime/default, docker/default or localhost/<profile>."""
     annotations = pod.annotations
     if not annotations:
@@ -43,7 +46,8 @@ def seccomp_profile_baseline_v1_0(pod: PodView) -> Forbidden | None:
     if not forbidden:
         return None
     rendered = sorted(forbidden)
-    return Forbidden(
+    return Violation(
+        BASELINE_CHECK_ID,
         "seccompProfile",
         f"forbidden {pluralize('annotation', 'annotations', len(rendered))} {', '.join(rendered)}",
         tuple(dict.fromkeys(names)),
@@ -78,10 +82,11 @@ def _explicitly_bad(pod: PodView):
     return setters, bad_values, paths, pod_profile_valid
 
 
-def _explicit_forbidden(setters, names, bad_values, paths) -> Forbidden:
+def _explicit_forbidden(check_id, setters, names, bad_values, paths) -> Violation:
     if names:
         setters.append(containers_phrase(names))
-    return Forbidden(
+    return Violation(
+        check_id,
         "seccompProfile",
         f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to "
         f"{join_quote(sorted(bad_values))}",
@@ -90,7 +95,7 @@ def _explicit_forbidden(setters, names, bad_values, paths) -> Forbidden:
     )
 
 
-def seccomp_profile_baseline_v1_19(pod: PodView) -> Forbidden | None:
+def seccomp_profile_baseline_v1_19(pod: PodView) -> Violation | None:
     """Pod and container seccompProfile.type, when set, must be RuntimeDefault or Localhost."""
     setters, bad_values, paths, _ = _explicitly_bad(pod)
     names = []
@@ -99,13 +104,13 @@ def seccomp_profile_baseline_v1_19(pod: PodView) -> Forbidden | None:
         if profile_type is not None and profile_type not in _ALLOWED_TYPES:
             names.append(name)
             bad_values.add(profile_type)
-            paths.append(f"{container_path(kind, index)}.securityContext.seccompProfile.type")
+            paths.append(f"spec.{kind}[{index}].securityContext.seccompProfile.type")
     if not setters and not names:
         return None
-    return _explicit_forbidden(setters, names, bad_values, paths)
+    return _explicit_forbidden(BASELINE_CHECK_ID, setters, names, bad_values, paths)
 
 
-def seccomp_profile_restricted_v1_19(pod: PodView) -> Forbidden | None:
+def seccomp_profile_restricted_v1_19(pod: PodView) -> Violation | None:
     """Require RuntimeDefault or Localhost on the pod, or on every container that lacks it."""
     setters, bad_values, paths, pod_profile_valid = _explicitly_bad(pod)
     explicit = []
@@ -117,16 +122,17 @@ def seccomp_profile_restricted_v1_19(pod: PodView) -> Forbidden | None:
             if profile_type not in _ALLOWED_TYPES:
                 explicit.append(name)
                 bad_values.add(profile_type)
-                paths.append(f"{container_path(kind, index)}.securityContext.seccompProfile.type")
+                paths.append(f"spec.{kind}[{index}].securityContext.seccompProfile.type")
         elif not pod_profile_valid:
             implicit.append(name)
             implicit_paths.append(
-                f"{container_path(kind, index)}.securityContext.seccompProfile.type"
+                f"spec.{kind}[{index}].securityContext.seccompProfile.type"
             )
     if setters or explicit:
-        return _explicit_forbidden(setters, explicit, bad_values, paths)
+        return _explicit_forbidden(RESTRICTED_CHECK_ID, setters, explicit, bad_values, paths)
     if implicit:
-        return Forbidden(
+        return Violation(
+            RESTRICTED_CHECK_ID,
             "seccompProfile",
             f"pod or {containers_phrase(implicit)} must set securityContext.seccompProfile.type "
             'to "RuntimeDefault" or "Localhost"',
@@ -136,7 +142,7 @@ def seccomp_profile_restricted_v1_19(pod: PodView) -> Forbidden | None:
     return None
 
 
-def seccomp_profile_restricted_v1_25(pod: PodView) -> Forbidden | None:
+def seccomp_profile_restricted_v1_25(pod: PodView) -> Violation | None:
     """As v1.19, but Windows pods are exempt (seccomp is Linux-only)."""
     if pod.is_windows:
         return None

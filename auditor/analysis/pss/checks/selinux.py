@@ -7,15 +7,17 @@ container engines).
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_text, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_dict, as_text
+from ..result import Violation
 from ..wording import containers_phrase, join_quote, pluralize
+
+CHECK_ID = "seLinuxOptions"
 
 ALLOWED_TYPES_V1_0 = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
 ALLOWED_TYPES_V1_31 = ALLOWED_TYPES_V1_0 | {"container_engine_t"}
 
 
-def _check(pod: PodView, allowed_types: frozenset[str]) -> Forbidden | None:
+def _check(pod: PodView, allowed_types: frozenset[str]) -> Violation | None:
     setters = []
     bad_types: set[str] = set()
     user_set = role_set = False
@@ -47,9 +49,13 @@ def _check(pod: PodView, allowed_types: frozenset[str]) -> Forbidden | None:
     for kind, index, name, sc, _ in pod.containers:
         if sc is None:
             continue
-        options = as_dict(sc.get("seLinuxOptions"))
-        base = f"{container_path(kind, index)}.securityContext.seLinuxOptions"
-        if options is not None and invalid(options, base):
+        options = sc.get("seLinuxOptions")
+        if options is None:
+            continue
+        options = as_dict(options)
+        if options is not None and invalid(
+            options, f"spec.{kind}[{index}].securityContext.seLinuxOptions"
+        ):
             names.append(name)
     if names:
         setters.append(containers_phrase(names))
@@ -65,7 +71,8 @@ def _check(pod: PodView, allowed_types: frozenset[str]) -> Forbidden | None:
         problems.append("user may not be set")
     if role_set:
         problems.append("role may not be set")
-    return Forbidden(
+    return Violation(
+        CHECK_ID,
         "seLinuxOptions",
         f"{' and '.join(setters)} set forbidden securityContext.seLinuxOptions: {'; '.join(problems)}",
         tuple(names),
@@ -73,11 +80,11 @@ def _check(pod: PodView, allowed_types: frozenset[str]) -> Forbidden | None:
     )
 
 
-def se_linux_options_v1_0(pod: PodView) -> Forbidden | None:
+def se_linux_options_v1_0(pod: PodView) -> Violation | None:
     """Allow types "", container_t, container_init_t, container_kvm_t; no user or role."""
     return _check(pod, ALLOWED_TYPES_V1_0)
 
 
-def se_linux_options_v1_31(pod: PodView) -> Forbidden | None:
+def se_linux_options_v1_31(pod: PodView) -> Violation | None:
     """As v1.0, plus type container_engine_t."""
     return _check(pod, ALLOWED_TYPES_V1_31)

@@ -7,7 +7,9 @@ be set at pod level (``spec.securityContext.sysctls``).
 from __future__ import annotations
 
 from ..podview import PodView, as_dict, as_list, as_text
-from ..result import Forbidden
+from ..result import Violation
+
+CHECK_ID = "sysctls"
 
 SAFE_SYSCTLS_V1_0 = frozenset(
     {
@@ -32,7 +34,7 @@ SAFE_SYSCTLS_V1_37 = SAFE_SYSCTLS_V1_32 | {
 }
 
 
-def _check(pod: PodView, safe: frozenset[str]) -> Forbidden | None:
+def _check(pod: PodView, safe: frozenset[str]) -> Violation | None:
     sc = pod.pod_sc
     if sc is None:
         return None
@@ -49,29 +51,29 @@ def _check(pod: PodView, safe: frozenset[str]) -> Forbidden | None:
             paths.append(f"spec.securityContext.sysctls[{index}].name")
     if not names:
         return None
-    return Forbidden("forbidden sysctls", ", ".join(names), (), tuple(paths))
+    return Violation(CHECK_ID, "forbidden sysctls", ", ".join(names), (), tuple(paths))
 
 
-def sysctls_v1_0(pod: PodView) -> Forbidden | None:
+def sysctls_v1_0(pod: PodView) -> Violation | None:
     """Allow the five original safe sysctls."""
     return _check(pod, SAFE_SYSCTLS_V1_0)
 
 
-def sysctls_v1_27(pod: PodView) -> Forbidden | None:
+def sysctls_v1_27(pod: PodView) -> Violation | None:
     """Also allow net.ipv4.ip_local_reserved_ports."""
     return _check(pod, SAFE_SYSCTLS_V1_27)
 
 
-def sysctls_v1_29(pod: PodView) -> Forbidden | None:
+def sysctls_v1_29(pod: PodView) -> Violation | None:
     """Also allow the tcp_keepalive_* and tcp_fin_timeout sysctls."""
     return _check(pod, SAFE_SYSCTLS_V1_29)
 
 
-def sysctls_v1_32(pod: PodView) -> Forbidden | None:
+def sysctls_v1_32(pod: PodView) -> Violation | None:
     """Also allow net.ipv4.tcp_rmem and net.ipv4.tcp_wmem."""
     return _check(pod, SAFE_SYSCTLS_V1_32)
 
 
-def sysctls_v1_37(pod: PodView) -> Forbidden | None:
+def sysctls_v1_37(pod: PodView) -> Violation | None:
     """Also allow net.ipv4.tcp_slow_start_after_idle and net.ipv4.tcp_notsent_lowat."""
     return _check(pod, SAFE_SYSCTLS_V1_37)

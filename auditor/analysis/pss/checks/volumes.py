@@ -9,8 +9,11 @@ fixtures rely on this for a bare ``- name: volume0``).
 from __future__ import annotations
 
 from ..podview import PodView, as_dict, as_list, as_text
-from ..result import Forbidden
+from ..result import Violation
 from ..wording import join_quote, pluralize
+
+HOST_PATH_CHECK_ID = "hostPathVolumes"
+RESTRICTED_CHECK_ID = "restrictedVolumes"
 
 #: Inline volume sources restricted pods may use.
 RESTRICTED_ALLOWED_SOURCES = (
@@ -55,7 +58,7 @@ def _volumes(pod: PodView) -> list | tuple:
     return as_list(pod.spec.get("volumes"))
 
 
-def host_path_volumes_v1_0(pod: PodView) -> Forbidden | None:
+def host_path_volumes_v1_0(pod: PodView) -> Violation | None:
     """Forbid ``hostPath`` volumes."""
     names = []
     paths = []
@@ -66,7 +69,8 @@ def host_path_volumes_v1_0(pod: PodView) -> Forbidden | None:
             paths.append(f"spec.volumes[{index}].hostPath")
     if not names:
         return None
-    return Forbidden(
+    return Violation(
+        HOST_PATH_CHECK_ID,
         "hostPath volumes",
         f"{pluralize('volume', 'volumes', len(names))} {join_quote(names)}",
         (),
@@ -85,7 +89,7 @@ def _restricted_source(volume: dict) -> str | None:
     return None  # no source at all: defaulted to emptyDir by the API server
 
 
-def restricted_volumes_v1_0(pod: PodView) -> Forbidden | None:
+def restricted_volumes_v1_0(pod: PodView) -> Violation | None:
     """Allow only configMap, csi, downwardAPI, emptyDir, ephemeral, image, PVC, projected, secret."""
     names = []
     types: set[str] = set()
@@ -101,7 +105,8 @@ def restricted_volumes_v1_0(pod: PodView) -> Forbidden | None:
             paths.append(f"spec.volumes[{index}].{source}")
     if not names:
         return None
-    return Forbidden(
+    return Violation(
+        RESTRICTED_CHECK_ID,
         "restricted volume types",
         f"{pluralize('volume', 'volumes', len(names))} {join_quote(names)} "
         f"{pluralize('uses', 'use', len(names))} "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, container_path
-from ..result import Forbidden
+from ..podview import PodView, as_dict
+from ..result import Violation
 from ..wording import containers_phrase
+
+CHECK_ID = "windowsHostProcess"
 
 
 def _host_process(sc: dict | None) -> bool:
@@ -14,7 +16,7 @@ def _host_process(sc: dict | None) -> bool:
     return options is not None and options.get("hostProcess") is True
 
 
-def windows_host_process_v1_0(pod: PodView) -> Forbidden | None:
+def windows_host_process_v1_0(pod: PodView) -> Violation | None:
     """Forbid ``windowsOptions.hostProcess: true`` on the pod or any container."""
     setters = []
     paths = []
@@ -25,12 +27,13 @@ def windows_host_process_v1_0(pod: PodView) -> Forbidden | None:
     for kind, index, name, sc, _ in pod.containers:
         if sc is not None and _host_process(sc):
             names.append(name)
-            paths.append(f"{container_path(kind, index)}.securityContext.windowsOptions.hostProcess")
+            paths.append(f"spec.{kind}[{index}].securityContext.windowsOptions.hostProcess")
     if names:
         setters.append(containers_phrase(names))
     if not setters:
         return None
-    return Forbidden(
+    return Violation(
+        CHECK_ID,
         "hostProcess",
         f"{' and '.join(setters)} must not set securityContext.windowsOptions.hostProcess=true",
         tuple(names),
