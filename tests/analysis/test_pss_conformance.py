@@ -5,7 +5,8 @@ listed, so a refreshed snapshot is picked up as is. Expectations come from the t
 (pass/fail) and from ``index.tsv`` (which check must report a failure, and a substring
 its message must contain). Each fixture is also held to the cross-level properties:
 restricted-pass implies baseline-pass, baseline-fail implies restricted-fail, and the
-privileged level allows everything.
+privileged level allows everything. And the screened evaluation must equal the
+exhaustive one (every check run).
 
 The data lives outside the repository, at ``<repo>/../shared/conformance/pss`` or
 ``$KUBE_AUDITOR_SHARED/conformance/pss``.
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from auditor.analysis.pss import evaluate_pod
+from auditor.analysis.pss.evaluator import evaluate_pod_exhaustively
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -106,6 +108,8 @@ def test_fixture(level, version, expectation, path):
     metadata, spec = pod.get("metadata"), pod.get("spec")
     result = evaluate_pod(metadata, spec, level, version)
     row = INDEX[_relative(path)]
+    # the screen may skip checks, never change the outcome
+    assert result.violations == evaluate_pod_exhaustively(metadata, spec, level, version).violations
 
     if expectation == "pass":
         assert result.allowed, result.denial_message()
