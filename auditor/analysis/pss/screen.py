@@ -9,6 +9,10 @@ and exhaustive evaluation on every conformance fixture and on randomly mangled p
 
 It only understands the ordinary shape (dicts and lists as YAML produces them);
 anything else makes it give up and answer "every check", which is always safe.
+
+This is the hot path of a scan, written for speed: one function, fields that compliant
+pods set are read directly, and fields they rarely set are tested as a group with one
+set operation before being looked at one by one.
 """
 
 from __future__ import annotations
@@ -47,8 +51,14 @@ _ANNOTATION_PREFIXES = (
     "seccomp.security.alpha.kubernetes.io/",
     "container.seccomp.security.alpha.kubernetes.io/",
 )
-_HOST_BEARING_KEYS = frozenset({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle"})
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+_HOST_NAMESPACE_KEYS = frozenset({"hostNetwork", "hostPID", "hostIPC"})
+_HOST_BEARING_KEYS = frozenset({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle"})
+#: securityContext fields compliant containers seldom set; looked at only when present.
+_RARE_CONTAINER_KEYS = frozenset(
+    {"privileged", "procMount", "seLinuxOptions", "appArmorProfile", "windowsOptions"}
+)
+_RARE_POD_KEYS = frozenset({"seLinuxOptions", "appArmorProfile", "windowsOptions", "sysctls"})
 
 
 class _GiveUp(Exception):
@@ -94,64 +104,31 @@ def _good_seccomp(profile: object) -> bool:
     return type(profile_type) is str and profile_type in _GOOD_SECCOMP_TYPES
 
 
-def _screen_container(container: object, state: list) -> int:
-    """Suspect bits of one container; ``state`` = [lacks runAsNonRoot, lacks seccomp]."""
-    if type(container) is not dict:
+def _capability_bits(capabilities: object) -> int:
+    if type(capabilities) is not dict:
         raise _GiveUp
     bits = 0
-    ports = container.get("ports")
-    if ports:
-        if type(ports) is not list:
+    drop = capabilities.get("drop")
+    if type(drop) is not list or "ALL" not in drop:
+        bits = _CAPABILITIES_RESTRICTED
+    added = capabilities.get("add")
+    if added:
+        if type(added) is not list:
             raise _GiveUp
-        for port in ports:
-            if type(port) is not dict:
+        for capability in added:
+            if type(capability) is not str:
                 raise _GiveUp
-            if port.get("hostPort"):
-                bits |= _HOST_PORTS
-    if not _HOST_BEARING_KEYS.isdisjoint(container) and _has_host(container):
-        bits |= _HOST_PROBES
-    sc = container.get("securityContext")
-    if sc is None:
-        state[0] = state[1] = True
-        return bits | _PRIVILEGE_ESCALATION | _CAPABILITIES_RESTRICTED
-    if type(sc) is not dict:
-        raise _GiveUp
-    if sc.get("allowPrivilegeEscalation") is not False:
-        bits |= _PRIVILEGE_ESCALATION
-    capabilities = sc.get("capabilities")
-    if capabilities is None:
-        bits |= _CAPABILITIES_RESTRICTED
-    else:
-        if type(capabilities) is not dict:
-            raise _GiveUp
-        drop = capabilities.get("drop")
-        if type(drop) is not list or "ALL" not in drop:
-            bits |= _CAPABILITIES_RESTRICTED
-        added = capabilities.get("add")
-        if added:
-            if type(added) is not list:
-                raise _GiveUp
-            for capability in added:
-                if type(capability) is not str:
-                    raise _GiveUp
-                if capability != "NET_BIND_SERVICE":
-                    bits |= _CAPABILITIES_RESTRICTED
-                    if capability not in BASELINE_ALLOWED_CAPABILITIES:
-                        bits |= _CAPABILITIES
-    non_root = sc.get("runAsNonRoot")
-    if non_root is False:
-        bits |= _RUN_AS_NON_ROOT
-    elif non_root is not True:
-        state[0] = True
-    seccomp = sc.get("seccompProfile")
-    if seccomp is None:
-        state[1] = True
-    elif not _good_seccomp(seccomp):
-        bits |= _SECCOMP
+            if capability != "NET_BIND_SERVICE":
+                bits |= _CAPABILITIES_RESTRICTED
+                if capability not in BASELINE_ALLOWED_CAPABILITIES:
+                    bits |= _CAPABILITIES
+    return bits
+
+
+def _rare_container_bits(sc: dict) -> int:
+    bits = 0
     if sc.get("privileged") is True:
         bits |= _PRIVILEGED
-    if sc.get("runAsUser") == 0:
-        bits |= _RUN_AS_USER
     proc_mount = sc.get("procMount")
     if proc_mount is not None and proc_mount != "Default":
         bits |= _PROC_MOUNT
@@ -164,33 +141,58 @@ def _screen_container(container: object, state: list) -> int:
     return bits
 
 
-def _screen_pod(metadata: object, spec: object) -> int:
+def _rare_pod_bits(pod_sc: dict) -> int:
+    bits = 0
+    if "seLinuxOptions" in pod_sc:
+        bits |= _SELINUX
+    if "appArmorProfile" in pod_sc:
+        bits |= _APPARMOR
+    if "windowsOptions" in pod_sc:
+        bits |= _WINDOWS
+    if pod_sc.get("sysctls"):
+        bits |= _SYSCTLS
+    return bits
+
+
+def _annotation_bits(metadata: object) -> int:
+    if type(metadata) is not dict:
+        raise _GiveUp
+    annotations = metadata.get("annotations")
+    if not annotations:
+        return 0
+    if type(annotations) is not dict:
+        raise _GiveUp
+    for key in annotations:
+        if type(key) is not str or key.startswith(_ANNOTATION_PREFIXES):
+            return _APPARMOR | _SECCOMP
+    return 0
+
+
+def _volume_bits(volumes: object) -> int:
+    if type(volumes) is not list:
+        raise _GiveUp
+    bits = 0
+    for volume in volumes:
+        if type(volume) is not dict:
+            raise _GiveUp
+        if not _FORBIDDEN_VOLUME_SOURCES.isdisjoint(volume):
+            bits |= _HOST_PATH if "hostPath" in volume else _RESTRICTED_VOLUMES
+    return bits
+
+
+def _screen(metadata: object, spec: object) -> int:
     if type(spec) is not dict:
         raise _GiveUp
     bits = 0
-    if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
+    if not _HOST_NAMESPACE_KEYS.isdisjoint(spec) and (
+        spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC")
+    ):
         bits |= _HOST_NAMESPACES
-
     if metadata is not None:
-        if type(metadata) is not dict:
-            raise _GiveUp
-        annotations = metadata.get("annotations")
-        if annotations:
-            if type(annotations) is not dict:
-                raise _GiveUp
-            for key in annotations:
-                if type(key) is not str or key.startswith(_ANNOTATION_PREFIXES):
-                    bits |= _APPARMOR | _SECCOMP
-
+        bits |= _annotation_bits(metadata)
     volumes = spec.get("volumes")
     if volumes:
-        if type(volumes) is not list:
-            raise _GiveUp
-        for volume in volumes:
-            if type(volume) is not dict:
-                raise _GiveUp
-            if not _FORBIDDEN_VOLUME_SOURCES.isdisjoint(volume):
-                bits |= _HOST_PATH if "hostPath" in volume else _RESTRICTED_VOLUMES
+        bits |= _volume_bits(volumes)
 
     pod_non_root = pod_seccomp = False
     pod_sc = spec.get("securityContext")
@@ -210,17 +212,11 @@ def _screen_pod(metadata: object, spec: object) -> int:
                 bits |= _SECCOMP
         if pod_sc.get("runAsUser") == 0:
             bits |= _RUN_AS_USER
-        if "seLinuxOptions" in pod_sc:
-            bits |= _SELINUX
-        if "appArmorProfile" in pod_sc:
-            bits |= _APPARMOR
-        if "windowsOptions" in pod_sc:
-            bits |= _WINDOWS
-        if pod_sc.get("sysctls"):
-            bits |= _SYSCTLS
+        if not _RARE_POD_KEYS.isdisjoint(pod_sc):
+            bits |= _rare_pod_bits(pod_sc)
 
-    # [a container lacks runAsNonRoot, a container lacks a seccomp profile]
-    state = [False, False]
+    # Whether some container leaves runAsNonRoot / seccompProfile to the pod.
+    lacks_non_root = lacks_seccomp = False
     for kind in _CONTAINER_LISTS:
         containers = spec.get(kind)
         if not containers:
@@ -228,10 +224,52 @@ def _screen_pod(metadata: object, spec: object) -> int:
         if type(containers) is not list:
             raise _GiveUp
         for container in containers:
-            bits |= _screen_container(container, state)
-    if state[0] and not pod_non_root:
+            if type(container) is not dict:
+                raise _GiveUp
+            ports = container.get("ports")
+            if ports:
+                if type(ports) is not list:
+                    raise _GiveUp
+                for port in ports:
+                    if type(port) is not dict:
+                        raise _GiveUp
+                    if port.get("hostPort"):
+                        bits |= _HOST_PORTS
+            if not _HOST_BEARING_KEYS.isdisjoint(container) and _has_host(container):
+                bits |= _HOST_PROBES
+
+            sc = container.get("securityContext")
+            if sc is None:
+                lacks_non_root = lacks_seccomp = True
+                bits |= _PRIVILEGE_ESCALATION | _CAPABILITIES_RESTRICTED
+                continue
+            if type(sc) is not dict:
+                raise _GiveUp
+            if sc.get("allowPrivilegeEscalation") is not False:
+                bits |= _PRIVILEGE_ESCALATION
+            capabilities = sc.get("capabilities")
+            if capabilities is None:
+                bits |= _CAPABILITIES_RESTRICTED
+            else:
+                bits |= _capability_bits(capabilities)
+            non_root = sc.get("runAsNonRoot")
+            if non_root is False:
+                bits |= _RUN_AS_NON_ROOT
+            elif non_root is not True:
+                lacks_non_root = True
+            seccomp = sc.get("seccompProfile")
+            if seccomp is None:
+                lacks_seccomp = True
+            elif not _good_seccomp(seccomp):
+                bits |= _SECCOMP
+            if sc.get("runAsUser") == 0:
+                bits |= _RUN_AS_USER
+            if not _RARE_CONTAINER_KEYS.isdisjoint(sc):
+                bits |= _rare_container_bits(sc)
+
+    if lacks_non_root and not pod_non_root:
         bits |= _RUN_AS_NON_ROOT
-    if state[1] and not pod_seccomp:
+    if lacks_seccomp and not pod_seccomp:
         bits |= _SECCOMP_RESTRICTED
     return bits
 
@@ -239,6 +277,6 @@ def _screen_pod(metadata: object, spec: object) -> int:
 def suspect_checks(metadata: object, spec: object) -> int:
     """Bitmask (``CHECK_BITS``) of the checks that might fail; 0 means none can."""
     try:
-        return _screen_pod(metadata, spec)
+        return _screen(metadata, spec)
     except _GiveUp:
         return EVERY_CHECK
