@@ -10,31 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .levels import NEWEST_MINOR, Level, PolicyVersion, parse_level, parse_version
+from .levels import Level, PolicyVersion, parse_level, parse_version
 from .podview import PodView
 from .registry import CheckFunction, resolved_checks
 from .result import PSSResult, Violation
 from .screen import CHECK_BITS, EVERY_CHECK, suspect_checks
 
-# Level and version strings repeat endlessly in a scan; parse each once.
-_LEVELS: dict[Any, Level] = {level.value: level for level in Level}
-_VERSIONS: dict[str, PolicyVersion] = {}
-_EFFECTIVE_LABELS = [f"v1.{minor}" for minor in range(NEWEST_MINOR + 1)]
+#: (level, version) as given -> (Level, version label, effective version label, plan).
+#: Level and version strings repeat endlessly in a scan; each pair is parsed once.
+_Context = tuple[Level, str, str, "_Plan"]
+_CONTEXTS: dict[tuple[Any, Any], _Context] = {}
 
 
-def _policy(level: Level | str, version: PolicyVersion | str) -> tuple[Level, PolicyVersion]:
-    parsed_level = _LEVELS.get(level) if type(level) is str else None
-    if parsed_level is None:
-        parsed_level = parse_level(level)
-    if type(version) is str:
-        policy = _VERSIONS.get(version)
-        if policy is None:
-            policy = parse_version(version)
-            if len(_VERSIONS) < 1024:
-                _VERSIONS[version] = policy
-    else:
-        policy = parse_version(version)
-    return parsed_level, policy
+def _context(level: Level | str, version: PolicyVersion | str) -> _Context:
+    parsed_level = parse_level(level)
+    policy = parse_version(version)
+    minor = policy.effective_minor
+    context = (parsed_level, policy.label, f"v1.{minor}", _plan(parsed_level, minor))
+    if len(_CONTEXTS) < 4096 and isinstance(level, str) and isinstance(version, (str, PolicyVersion)):
+        _CONTEXTS[(level, version)] = context
+    return context
 
 
 #: Per (level, minor): the OR of the checks' screen bits, and (bit, function) per check.
@@ -82,11 +77,12 @@ def evaluate_pod(
     ``version`` is ``latest``, ``v1.N`` or ``1.N``. Raises ValueError only for an
     invalid level or version.
     """
-    level, policy = _policy(level, version)
-    minor = policy.effective_minor
-    plan = _plan(level, minor)
+    context = _CONTEXTS.get((level, version))
+    if context is None:
+        context = _context(level, version)
+    level, label, effective_label, plan = context
     violations = _run(plan, metadata, spec, suspect_checks(metadata, spec)) if plan[0] else []
-    return PSSResult(level, policy.label, _EFFECTIVE_LABELS[minor], violations)
+    return PSSResult(level, label, effective_label, violations)
 
 
 def evaluate_pod_exhaustively(
@@ -96,7 +92,6 @@ def evaluate_pod_exhaustively(
     version: PolicyVersion | str = "latest",
 ) -> PSSResult:
     """``evaluate_pod`` without the screen: every check in force runs. For tests."""
-    level, policy = _policy(level, version)
-    minor = policy.effective_minor
-    violations = _run(_plan(level, minor), metadata, spec, EVERY_CHECK)
-    return PSSResult(level, policy.label, _EFFECTIVE_LABELS[minor], violations)
+    level, label, effective_label, plan = _context(level, version)
+    violations = _run(plan, metadata, spec, EVERY_CHECK)
+    return PSSResult(level, label, effective_label, violations)

@@ -138,7 +138,7 @@ CHECKS: tuple[CheckInfo, ...] = (
     ),
     CheckInfo(
         seccomp.BASELINE_CHECK_ID, _B,
-        "An Unconfined seccomp profile (alpha annotations before v1.19, fields from v1.19)",
+        "A seccomp profile other than RuntimeDefault or Localhost, e.g. Unconfined (alpha annotations before v1.19, fields from v1.19)",
         (
             Revision(0, seccomp.seccomp_profile_baseline_v1_0),
             Revision(19, seccomp.seccomp_profile_baseline_v1_19, change="securityContext.seccompProfile fields replace the annotations"),

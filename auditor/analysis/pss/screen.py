@@ -84,8 +84,24 @@ def _handler_has_host(handler: object) -> bool:
 def _has_host(container: dict) -> bool:
     """Whether any probe or lifecycle hook of the container names a host."""
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        if _handler_has_host(container.get(probe)):
-            return True
+        # _handler_has_host inlined: probes are common, and the call costs a third.
+        handler = container.get(probe)
+        if handler is None:
+            continue
+        if type(handler) is not dict:
+            raise _GiveUp
+        details = handler.get("httpGet")
+        if details is not None:
+            if type(details) is not dict:
+                raise _GiveUp
+            if details.get("host"):
+                return True
+        details = handler.get("tcpSocket")
+        if details is not None:
+            if type(details) is not dict:
+                raise _GiveUp
+            if details.get("host"):
+                return True
     lifecycle = container.get("lifecycle")
     if lifecycle is None:
         return False
@@ -188,7 +204,7 @@ def _screen(metadata: object, spec: object) -> int:
         spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC")
     ):
         bits |= _HOST_NAMESPACES
-    if metadata is not None:
+    if metadata is not None and (type(metadata) is not dict or metadata.get("annotations")):
         bits |= _annotation_bits(metadata)
     volumes = spec.get("volumes")
     if volumes:
@@ -250,6 +266,10 @@ def _screen(metadata: object, spec: object) -> int:
             capabilities = sc.get("capabilities")
             if capabilities is None:
                 bits |= _CAPABILITIES_RESTRICTED
+            elif type(capabilities) is dict and not capabilities.get("add"):
+                drop = capabilities.get("drop")  # the usual case: only drops
+                if type(drop) is not list or "ALL" not in drop:
+                    bits |= _CAPABILITIES_RESTRICTED
             else:
                 bits |= _capability_bits(capabilities)
             non_root = sc.get("runAsNonRoot")
