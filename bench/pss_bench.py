@@ -22,14 +22,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import yaml  # noqa: E402
+import yaml
 
-from auditor.analysis.pss import evaluate_pod  # noqa: E402
+from auditor.analysis.pss import evaluate_pod
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-IMAGES = ["nginx:1.27", "ghcr.io/acme/api:2.3.1", "redis:7", "busybox:1.36", "envoyproxy/envoy:v1.31"]
+IMAGES = [
+    "nginx:1.27",
+    "ghcr.io/acme/api:2.3.1",
+    "redis:7",
+    "busybox:1.36",
+    "envoyproxy/envoy:v1.31",
+]
 NAMES = ["app", "web", "api", "worker", "proxy", "sidecar", "metrics", "log-shipper"]
 
 
@@ -78,18 +84,29 @@ def _container(rng: random.Random, name: str, sc: dict | None, init: bool = Fals
         "image": rng.choice(IMAGES),
         "imagePullPolicy": "IfNotPresent",
         "resources": {
-            "requests": {"cpu": f"{rng.choice([50, 100, 250])}m", "memory": f"{rng.choice([64, 128, 256])}Mi"},
+            "requests": {
+                "cpu": f"{rng.choice([50, 100, 250])}m",
+                "memory": f"{rng.choice([64, 128, 256])}Mi",
+            },
             "limits": {"memory": f"{rng.choice([128, 256, 512])}Mi"},
         },
-        "env": [{"name": f"VAR_{i}", "value": str(rng.randint(0, 999))} for i in range(rng.randint(0, 4))],
+        "env": [
+            {"name": f"VAR_{i}", "value": str(rng.randint(0, 999))}
+            for i in range(rng.randint(0, 4))
+        ],
     }
     if sc is not None:
         container["securityContext"] = sc
     if not init:
         if rng.random() < 0.7:
-            container["ports"] = [{"containerPort": rng.choice([80, 8080, 9090]), "protocol": "TCP"}]
+            container["ports"] = [
+                {"containerPort": rng.choice([80, 8080, 9090]), "protocol": "TCP"}
+            ]
         if rng.random() < 0.6:
-            container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10}
+            container["livenessProbe"] = {
+                "httpGet": {"path": "/healthz", "port": 8080},
+                "periodSeconds": 10,
+            }
             container["readinessProbe"] = {"tcpSocket": {"port": 8080}}
         container["volumeMounts"] = [{"name": "config", "mountPath": "/etc/app"}]
     return container
@@ -107,7 +124,9 @@ def _pod(rng: random.Random, index: int) -> dict:
     else:
         make_sc = _baseline_sc
     count = rng.choices([1, 2, 3, 4], weights=[45, 35, 15, 5])[0]
-    containers = [_container(rng, f"{NAMES[i % len(NAMES)]}-{i}", make_sc(rng)) for i in range(count)]
+    containers = [
+        _container(rng, f"{NAMES[i % len(NAMES)]}-{i}", make_sc(rng)) for i in range(count)
+    ]
     init_containers = []
     if rng.random() < 0.35:
         sidecar = rng.random() < 0.3
@@ -141,7 +160,9 @@ def _pod(rng: random.Random, index: int) -> dict:
         elif extra < 0.45:
             containers[0].setdefault("ports", [{"containerPort": 80}])[0]["hostPort"] = 80
         elif extra < 0.5:
-            metadata["annotations"] = {f"container.apparmor.security.beta.kubernetes.io/{containers[0]['name']}": "unconfined"}
+            metadata["annotations"] = {
+                f"container.apparmor.security.beta.kubernetes.io/{containers[0]['name']}": "unconfined"
+            }
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 
@@ -177,11 +198,15 @@ def main(argv: list[str] | None = None) -> None:
     # during the run (an idle modern x86 core does it in about 8-10 us on CPython 3.11).
     reference = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: reference loop sum(range(1000)) = {reference:.1f} us, load average {load:.2f}, "
-          f"Python {sys.version.split()[0]}")
+    print(
+        f"machine: reference loop sum(range(1000)) = {reference:.1f} us, load average {load:.2f}, "
+        f"Python {sys.version.split()[0]}"
+    )
     for level in ("restricted", "baseline"):
         per_pod, denied = _time_per_pod(pods, level, args.repeat)
-        print(f"{level:>10} @ latest: {per_pod:6.2f} us/pod  ({denied} denied, {len(pods) - denied} allowed)")
+        print(
+            f"{level:>10} @ latest: {per_pod:6.2f} us/pod  ({denied} denied, {len(pods) - denied} allowed)"
+        )
 
     sample = pods[: args.yaml_sample]
     documents = [yaml.dump(pod, Dumper=YAML_DUMPER) for pod in sample]

@@ -61,9 +61,7 @@ def _index() -> dict[str, dict[str, str]]:
 FIXTURES = _discover()
 INDEX = _index()
 
-pytestmark = pytest.mark.skipif(
-    not FIXTURES, reason=f"PSS conformance data not found at {ROOT}"
-)
+pytestmark = pytest.mark.skipif(not FIXTURES, reason=f"PSS conformance data not found at {ROOT}")
 
 _attempted: list[str] = []
 _agreed: list[str] = []
@@ -115,7 +113,9 @@ def test_fixture(level, version, expectation, path):
         assert result.allowed, result.denial_message()
         if level == "restricted":
             baseline = evaluate_pod(metadata, spec, "baseline", version)
-            assert baseline.allowed, "restricted pass must pass baseline: " + baseline.denial_message()
+            assert baseline.allowed, (
+                "restricted pass must pass baseline: " + baseline.denial_message()
+            )
     else:
         assert not result.allowed
         assert row["reported_by_check_at_this_level"] in result.checks, result.denial_message()

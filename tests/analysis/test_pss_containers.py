@@ -36,20 +36,90 @@ def extra_container(sc_changes: dict | None = None, **fields) -> dict:
 # (check reported, level, container, field path under the container)
 CASES = [
     ("privileged", "baseline", extra_container({"privileged": True}), "securityContext.privileged"),
-    ("hostPorts", "baseline", extra_container(ports=[{"containerPort": 80, "hostPort": 8080}]), "ports[0].hostPort"),
-    ("capabilities_baseline", "baseline", extra_container({"capabilities": {"add": ["NET_RAW"]}}), "securityContext.capabilities.add"),
-    ("capabilities_restricted", "restricted", extra_container({"capabilities": {"drop": []}}), "securityContext.capabilities.drop"),
-    ("appArmorProfile", "baseline", extra_container({"appArmorProfile": {"type": "Unconfined"}}), "securityContext.appArmorProfile.type"),
-    ("seLinuxOptions", "baseline", extra_container({"seLinuxOptions": {"type": "spc_t"}}), "securityContext.seLinuxOptions.type"),
-    ("procMount", "baseline", extra_container({"procMount": "Unmasked"}), "securityContext.procMount"),
-    ("procMount_restricted", "restricted", extra_container({"procMount": "Unmasked"}), "securityContext.procMount"),
-    ("seccompProfile_baseline", "baseline", extra_container({"seccompProfile": {"type": "Unconfined"}}), "securityContext.seccompProfile.type"),
-    ("seccompProfile_restricted", "restricted", extra_container({"seccompProfile": {"type": "Unconfined"}}), "securityContext.seccompProfile.type"),
-    ("windowsHostProcess", "baseline", extra_container({"windowsOptions": {"hostProcess": True}}), "securityContext.windowsOptions.hostProcess"),
-    ("hostProbesAndHostLifecycle", "baseline", extra_container(readinessProbe={"httpGet": {"host": "10.0.0.1", "port": 80}}), "readinessProbe.httpGet.host"),
-    ("hostProbesAndHostLifecycle", "baseline", extra_container(lifecycle={"preStop": {"tcpSocket": {"host": "metadata", "port": 80}}}), "lifecycle.preStop.tcpSocket.host"),
-    ("allowPrivilegeEscalation", "restricted", extra_container({"allowPrivilegeEscalation": True}), "securityContext.allowPrivilegeEscalation"),
-    ("runAsNonRoot", "restricted", extra_container({"runAsNonRoot": False}), "securityContext.runAsNonRoot"),
+    (
+        "hostPorts",
+        "baseline",
+        extra_container(ports=[{"containerPort": 80, "hostPort": 8080}]),
+        "ports[0].hostPort",
+    ),
+    (
+        "capabilities_baseline",
+        "baseline",
+        extra_container({"capabilities": {"add": ["NET_RAW"]}}),
+        "securityContext.capabilities.add",
+    ),
+    (
+        "capabilities_restricted",
+        "restricted",
+        extra_container({"capabilities": {"drop": []}}),
+        "securityContext.capabilities.drop",
+    ),
+    (
+        "appArmorProfile",
+        "baseline",
+        extra_container({"appArmorProfile": {"type": "Unconfined"}}),
+        "securityContext.appArmorProfile.type",
+    ),
+    (
+        "seLinuxOptions",
+        "baseline",
+        extra_container({"seLinuxOptions": {"type": "spc_t"}}),
+        "securityContext.seLinuxOptions.type",
+    ),
+    (
+        "procMount",
+        "baseline",
+        extra_container({"procMount": "Unmasked"}),
+        "securityContext.procMount",
+    ),
+    (
+        "procMount_restricted",
+        "restricted",
+        extra_container({"procMount": "Unmasked"}),
+        "securityContext.procMount",
+    ),
+    (
+        "seccompProfile_baseline",
+        "baseline",
+        extra_container({"seccompProfile": {"type": "Unconfined"}}),
+        "securityContext.seccompProfile.type",
+    ),
+    (
+        "seccompProfile_restricted",
+        "restricted",
+        extra_container({"seccompProfile": {"type": "Unconfined"}}),
+        "securityContext.seccompProfile.type",
+    ),
+    (
+        "windowsHostProcess",
+        "baseline",
+        extra_container({"windowsOptions": {"hostProcess": True}}),
+        "securityContext.windowsOptions.hostProcess",
+    ),
+    (
+        "hostProbesAndHostLifecycle",
+        "baseline",
+        extra_container(readinessProbe={"httpGet": {"host": "10.0.0.1", "port": 80}}),
+        "readinessProbe.httpGet.host",
+    ),
+    (
+        "hostProbesAndHostLifecycle",
+        "baseline",
+        extra_container(lifecycle={"preStop": {"tcpSocket": {"host": "metadata", "port": 80}}}),
+        "lifecycle.preStop.tcpSocket.host",
+    ),
+    (
+        "allowPrivilegeEscalation",
+        "restricted",
+        extra_container({"allowPrivilegeEscalation": True}),
+        "securityContext.allowPrivilegeEscalation",
+    ),
+    (
+        "runAsNonRoot",
+        "restricted",
+        extra_container({"runAsNonRoot": False}),
+        "securityContext.runAsNonRoot",
+    ),
     ("runAsUser", "restricted", extra_container({"runAsUser": 0}), "securityContext.runAsUser"),
 ]
 
@@ -75,7 +145,9 @@ def test_extra_container_kinds_are_checked(kind, check, level, container, field)
 def test_seccomp_annotation_names_ephemeral_containers():
     """Before v1.19 seccomp was set by per-container annotations, ephemeral ones included."""
     spec = {"containers": [{"name": "app"}], "ephemeralContainers": [{"name": "debugger"}]}
-    metadata = {"annotations": {"container.seccomp.security.alpha.kubernetes.io/debugger": "unconfined"}}
+    metadata = {
+        "annotations": {"container.seccomp.security.alpha.kubernetes.io/debugger": "unconfined"}
+    }
     result = evaluate_pod(metadata, spec, "baseline", "v1.18")
     assert result.checks == ["seccompProfile_baseline"]
     assert result.violations[0].message == (
@@ -135,7 +207,14 @@ def test_restartable_init_containers_are_ordinary_init_containers():
     )
     assert evaluate_pod({}, spec, "baseline", "v1.33").allowed
     # no host (or an empty one) is fine, and so is an exec probe
-    fine = {"initContainers": [{"name": "s", "restartPolicy": "Always",
-                                "livenessProbe": {"httpGet": {"host": "", "port": 80}},
-                                "readinessProbe": {"exec": {"command": ["true"]}}}]}
+    fine = {
+        "initContainers": [
+            {
+                "name": "s",
+                "restartPolicy": "Always",
+                "livenessProbe": {"httpGet": {"host": "", "port": 80}},
+                "readinessProbe": {"exec": {"command": ["true"]}},
+            }
+        ]
+    }
     assert evaluate_pod({}, fine, "baseline").allowed

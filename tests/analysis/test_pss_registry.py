@@ -30,15 +30,23 @@ def test_evaluation_order_is_psa_order():
     baseline = sorted(check.id for check in CHECKS if check.level is Level.BASELINE)
     restricted = sorted(check.id for check in CHECKS if check.level is Level.RESTRICTED)
     assert checks_at("baseline", "latest") == baseline
-    overridden = {"capabilities_baseline", "hostPathVolumes", "seccompProfile_baseline", "procMount"}
-    assert checks_at("restricted", "latest") == [
-        check_id for check_id in baseline if check_id not in overridden
-    ] + restricted
+    overridden = {
+        "capabilities_baseline",
+        "hostPathVolumes",
+        "seccompProfile_baseline",
+        "procMount",
+    }
+    assert (
+        checks_at("restricted", "latest")
+        == [check_id for check_id in baseline if check_id not in overridden] + restricted
+    )
     assert checks_at("privileged") == []
 
 
 def test_overrides_follow_the_versions_of_the_overriding_checks():
-    at = {minor: set(checks_at("restricted", f"v1.{minor}")) for minor in (0, 18, 19, 21, 22, 34, 35)}
+    at = {
+        minor: set(checks_at("restricted", f"v1.{minor}")) for minor in (0, 18, 19, 21, 22, 34, 35)
+    }
     assert "hostPathVolumes" not in at[0] and "restrictedVolumes" in at[0]
     assert "seccompProfile_baseline" in at[18] and "seccompProfile_restricted" not in at[18]
     assert "seccompProfile_baseline" not in at[19] and "seccompProfile_restricted" in at[19]
@@ -63,7 +71,11 @@ def test_violation_rendering():
 
 
 def test_denial_message_joins_violations_like_psa():
-    spec = {"hostIPC": True, "volumes": [{"name": "h", "hostPath": {"path": "/"}}], "containers": [{"name": "a"}]}
+    spec = {
+        "hostIPC": True,
+        "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+        "containers": [{"name": "a"}],
+    }
     result = evaluate_pod({}, spec, "baseline", "v1.30")
     assert result.denial_message() == (
         'violates PodSecurity "baseline:v1.30": host namespaces (hostIPC=true), '

@@ -24,7 +24,9 @@ RESTRICTED_SPEC = {
 }
 
 
-def restricted_spec(pod_sc: dict | None = None, container_sc: dict | None = None, **spec_fields) -> dict:
+def restricted_spec(
+    pod_sc: dict | None = None, container_sc: dict | None = None, **spec_fields
+) -> dict:
     spec = copy.deepcopy(RESTRICTED_SPEC)
     spec["securityContext"].update(pod_sc or {})
     spec["containers"][0]["securityContext"].update(container_sc or {})
@@ -34,15 +36,28 @@ def restricted_spec(pod_sc: dict | None = None, container_sc: dict | None = None
 
 # --- parsing ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text,minor",
-    [("latest", None), ("v1.0", 0), ("1.0", 0), ("v1.22", 22), ("1.37", 37), ("v1.99", 99), (" v1.30 ", 30), (None, None)],
+    [
+        ("latest", None),
+        ("v1.0", 0),
+        ("1.0", 0),
+        ("v1.22", 22),
+        ("1.37", 37),
+        ("v1.99", 99),
+        (" v1.30 ", 30),
+        (None, None),
+    ],
 )
 def test_parse_version_accepts(text, minor):
     assert parse_version(text).minor == minor
 
 
-@pytest.mark.parametrize("text", ["", "v2.0", "v1", "1", "v1.", "v1.01", "v1.2.3", "V1.2", "LATEST", "v1.x", "v1.-1", 1.3])
+@pytest.mark.parametrize(
+    "text",
+    ["", "v2.0", "v1", "1", "v1.", "v1.01", "v1.2.3", "V1.2", "LATEST", "v1.x", "v1.-1", 1.3],
+)
 def test_parse_version_rejects_with_a_clear_error(text):
     with pytest.raises(ValueError, match=r'must be "latest" or "v1\.N"'):
         parse_version(text)
@@ -57,7 +72,9 @@ def test_versions_above_newest_behave_as_latest_but_keep_their_label():
     assert (future.version, future.effective_version) == ("v1.99", f"v1.{NEWEST_MINOR}")
     assert (latest.version, latest.effective_version) == ("latest", f"v1.{NEWEST_MINOR}")
     assert future.denial_message().startswith('violates PodSecurity "baseline:v1.99": privileged (')
-    assert latest.denial_message().startswith('violates PodSecurity "baseline:latest": privileged (')
+    assert latest.denial_message().startswith(
+        'violates PodSecurity "baseline:latest": privileged ('
+    )
 
 
 def test_policy_version_objects_are_accepted():
@@ -77,7 +94,10 @@ def test_levels():
 
 
 def test_privileged_allows_everything_but_still_checks_the_version():
-    spec = {"hostNetwork": True, "containers": [{"name": "a", "securityContext": {"privileged": True}}]}
+    spec = {
+        "hostNetwork": True,
+        "containers": [{"name": "a", "securityContext": {"privileged": True}}],
+    }
     result = evaluate_pod({}, spec, "privileged")
     assert result.allowed and result.violations == [] and result.denial_message() == ""
     with pytest.raises(ValueError):
@@ -88,10 +108,22 @@ def test_privileged_allows_everything_but_still_checks_the_version():
 
 # check id -> (level, spec that violates that check and nothing else at its level)
 VIOLATORS = {
-    "hostProbesAndHostLifecycle": ("baseline", {"containers": [{"name": "app", "livenessProbe": {"httpGet": {"host": "h", "port": 1}}}]}),
-    "allowPrivilegeEscalation": ("restricted", restricted_spec(container_sc={"allowPrivilegeEscalation": True})),
-    "capabilities_restricted": ("restricted", restricted_spec(container_sc={"capabilities": {"drop": ["NET_RAW"]}})),
-    "procMount_restricted": ("restricted", restricted_spec(container_sc={"procMount": "Unmasked"}, hostUsers=False)),
+    "hostProbesAndHostLifecycle": (
+        "baseline",
+        {"containers": [{"name": "app", "livenessProbe": {"httpGet": {"host": "h", "port": 1}}}]},
+    ),
+    "allowPrivilegeEscalation": (
+        "restricted",
+        restricted_spec(container_sc={"allowPrivilegeEscalation": True}),
+    ),
+    "capabilities_restricted": (
+        "restricted",
+        restricted_spec(container_sc={"capabilities": {"drop": ["NET_RAW"]}}),
+    ),
+    "procMount_restricted": (
+        "restricted",
+        restricted_spec(container_sc={"procMount": "Unmasked"}, hostUsers=False),
+    ),
     "runAsUser": ("restricted", restricted_spec(pod_sc={"runAsUser": 0})),
     "seccompProfile_restricted": ("restricted", restricted_spec(pod_sc={"seccompProfile": None})),
 }
@@ -116,19 +148,113 @@ def test_check_starts_at_its_first_version(check_id):
 # (check id, revision version, level, metadata, spec) for a pod that the revision
 # changes the verdict of: (denied before, allowed from) or the reverse.
 REVISION_CASES = [
-    ("sysctls", 27, "baseline", {}, {"securityContext": {"sysctls": [{"name": "net.ipv4.ip_local_reserved_ports", "value": "1"}]}}),
-    ("sysctls", 29, "baseline", {}, {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_keepalive_probes", "value": "9"}]}}),
-    ("sysctls", 32, "baseline", {}, {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_wmem", "value": "4096 65536 16777216"}]}}),
-    ("sysctls", 37, "baseline", {}, {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_notsent_lowat", "value": "16384"}]}}),
-    ("seLinuxOptions", 31, "baseline", {}, {"containers": [{"name": "a", "securityContext": {"seLinuxOptions": {"type": "container_engine_t"}}}]}),
-    ("seccompProfile_baseline", 19, "baseline", {"annotations": {"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}}, {"containers": [{"name": "a"}]}),
-    ("seccompProfile_baseline", 19, "baseline", {}, {"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [{"name": "a"}]}),
-    ("procMount", 35, "baseline", {}, {"hostUsers": False, "containers": [{"name": "a", "securityContext": {"procMount": "Unmasked"}}]}),
-    ("runAsNonRoot", 35, "restricted", {}, restricted_spec(pod_sc={"runAsNonRoot": False}, hostUsers=False)),
+    (
+        "sysctls",
+        27,
+        "baseline",
+        {},
+        {
+            "securityContext": {
+                "sysctls": [{"name": "net.ipv4.ip_local_reserved_ports", "value": "1"}]
+            }
+        },
+    ),
+    (
+        "sysctls",
+        29,
+        "baseline",
+        {},
+        {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_keepalive_probes", "value": "9"}]}},
+    ),
+    (
+        "sysctls",
+        32,
+        "baseline",
+        {},
+        {
+            "securityContext": {
+                "sysctls": [{"name": "net.ipv4.tcp_wmem", "value": "4096 65536 16777216"}]
+            }
+        },
+    ),
+    (
+        "sysctls",
+        37,
+        "baseline",
+        {},
+        {
+            "securityContext": {
+                "sysctls": [{"name": "net.ipv4.tcp_notsent_lowat", "value": "16384"}]
+            }
+        },
+    ),
+    (
+        "seLinuxOptions",
+        31,
+        "baseline",
+        {},
+        {
+            "containers": [
+                {"name": "a", "securityContext": {"seLinuxOptions": {"type": "container_engine_t"}}}
+            ]
+        },
+    ),
+    (
+        "seccompProfile_baseline",
+        19,
+        "baseline",
+        {"annotations": {"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}},
+        {"containers": [{"name": "a"}]},
+    ),
+    (
+        "seccompProfile_baseline",
+        19,
+        "baseline",
+        {},
+        {
+            "securityContext": {"seccompProfile": {"type": "Unconfined"}},
+            "containers": [{"name": "a"}],
+        },
+    ),
+    (
+        "procMount",
+        35,
+        "baseline",
+        {},
+        {
+            "hostUsers": False,
+            "containers": [{"name": "a", "securityContext": {"procMount": "Unmasked"}}],
+        },
+    ),
+    (
+        "runAsNonRoot",
+        35,
+        "restricted",
+        {},
+        restricted_spec(pod_sc={"runAsNonRoot": False}, hostUsers=False),
+    ),
     ("runAsUser", 35, "restricted", {}, restricted_spec(pod_sc={"runAsUser": 0}, hostUsers=False)),
-    ("allowPrivilegeEscalation", 25, "restricted", {}, restricted_spec(container_sc={"allowPrivilegeEscalation": None}, os={"name": "windows"})),
-    ("capabilities_restricted", 25, "restricted", {}, restricted_spec(container_sc={"capabilities": None}, os={"name": "windows"})),
-    ("seccompProfile_restricted", 25, "restricted", {}, restricted_spec(pod_sc={"seccompProfile": None}, os={"name": "windows"})),
+    (
+        "allowPrivilegeEscalation",
+        25,
+        "restricted",
+        {},
+        restricted_spec(container_sc={"allowPrivilegeEscalation": None}, os={"name": "windows"}),
+    ),
+    (
+        "capabilities_restricted",
+        25,
+        "restricted",
+        {},
+        restricted_spec(container_sc={"capabilities": None}, os={"name": "windows"}),
+    ),
+    (
+        "seccompProfile_restricted",
+        25,
+        "restricted",
+        {},
+        restricted_spec(pod_sc={"seccompProfile": None}, os={"name": "windows"}),
+    ),
 ]
 
 

@@ -18,7 +18,9 @@ def checks_table_markdown() -> str:
         )
         overrides = ", ".join(
             dict.fromkeys(
-                f"`{overridden}`" for revision in check.revisions for overridden in revision.overrides
+                f"`{overridden}`"
+                for revision in check.revisions
+                for overridden in revision.overrides
             )
         )
         rows.append(

@@ -27,7 +27,11 @@ def _context(level: Level | str, version: PolicyVersion | str) -> _Context:
     policy = parse_version(version)
     minor = policy.effective_minor
     context = (parsed_level, policy.label, f"v1.{minor}", _plan(parsed_level, minor))
-    if len(_CONTEXTS) < 4096 and isinstance(level, str) and isinstance(version, (str, PolicyVersion)):
+    if (
+        len(_CONTEXTS) < 4096
+        and isinstance(level, str)
+        and isinstance(version, (str, PolicyVersion))
+    ):
         _CONTEXTS[(level, version)] = context
     return context
 

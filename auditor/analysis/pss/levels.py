@@ -82,11 +82,11 @@ def parse_version(version: PolicyVersion | str | None) -> PolicyVersion:
     if version is None:
         return LATEST
     if not isinstance(version, str):
-        raise ValueError(f"invalid policy version {version!r}: must be \"latest\" or \"v1.N\"")
+        raise ValueError(f'invalid policy version {version!r}: must be "latest" or "v1.N"')
     text = version.strip()
     if text == "latest":
         return LATEST
     match = _VERSION_PATTERN.fullmatch(text)
     if match is None:
-        raise ValueError(f"invalid policy version {version!r}: must be \"latest\" or \"v1.N\"")
+        raise ValueError(f'invalid policy version {version!r}: must be "latest" or "v1.N"')
     return PolicyVersion(int(match.group(1)))

@@ -66,7 +66,7 @@ def is_int_zero(value: Any) -> bool:
 class PodView:
     """What checks read: annotations, spec, pod securityContext and the container list."""
 
-    __slots__ = ("annotations", "spec", "pod_sc", "containers", "host_users_false", "is_windows")
+    __slots__ = ("annotations", "containers", "host_users_false", "is_windows", "pod_sc", "spec")
 
     def __init__(self, metadata: Any, spec: Any) -> None:
         metadata = as_dict(metadata) or _EMPTY
@@ -94,7 +94,9 @@ class PodView:
         self.host_users_false: bool = spec.get("hostUsers") is False
         pod_os = spec.get("os")
         #: ``spec.os.name: windows``: Linux-only restricted checks exempt such pods from v1.25.
-        self.is_windows: bool = pod_os is not None and (as_dict(pod_os) or _EMPTY).get("name") == "windows"
+        self.is_windows: bool = (
+            pod_os is not None and (as_dict(pod_os) or _EMPTY).get("name") == "windows"
+        )
 
     def pod_sc_field(self, key: str) -> Any:
         """A field of ``spec.securityContext``, or ``None``."""

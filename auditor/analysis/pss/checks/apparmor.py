@@ -70,9 +70,7 @@ def app_armor_profile_v1_0(pod: PodView) -> Violation | None:
         bad_value_list.extend(text for text, _ in bad_annotations)
         setters.append(pluralize("annotation", "annotations", len(bad_annotations)))
         paths.extend(f"metadata.annotations[{key}]" for _, key in bad_annotations)
-        names.extend(
-            key[len(ANNOTATION_PREFIX):] for _, key in bad_annotations
-        )
+        names.extend(key[len(ANNOTATION_PREFIX) :] for _, key in bad_annotations)
 
     if not setters:
         return None

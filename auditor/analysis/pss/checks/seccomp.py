@@ -125,9 +125,7 @@ def seccomp_profile_restricted_v1_19(pod: PodView) -> Violation | None:
                 paths.append(f"spec.{kind}[{index}].securityContext.seccompProfile.type")
         elif not pod_profile_valid:
             implicit.append(name)
-            implicit_paths.append(
-                f"spec.{kind}[{index}].securityContext.seccompProfile.type"
-            )
+            implicit_paths.append(f"spec.{kind}[{index}].securityContext.seccompProfile.type")
     if setters or explicit:
         return _explicit_forbidden(RESTRICTED_CHECK_ID, setters, explicit, bad_values, paths)
     if implicit:

@@ -90,7 +90,8 @@ def _restricted_source(volume: dict) -> str | None:
 
 
 def restricted_volumes_v1_0(pod: PodView) -> Violation | None:
-    """Allow only configMap, csi, downwardAPI, emptyDir, ephemeral, image, PVC, projected, secret."""
+    """Allow only configMap, csi, downwardAPI, emptyDir, ephemeral, image, PVC, projected,
+    secret."""
     names = []
     types: set[str] = set()
     paths = []
