@@ -82,7 +82,8 @@ def parse_version(version: PolicyVersion | str | None) -> PolicyVersion:
     if version is None:
         return LATEST
     if not isinstance(version, str):
-        raise ValueError(f'invalid policy version {version!r}: must be "latest" or "v1.N"')
+        # Documented contract: any malformed version is a ValueError, whatever its type.
+        raise ValueError(f'invalid policy version {version!r}: must be "latest" or "v1.N"')  # noqa: TRY004
     text = version.strip()
     if text == "latest":
         return LATEST
