@@ -91,6 +91,10 @@ def test_levels():
         evaluate_pod({}, {}, "medium")
     with pytest.raises(ValueError):
         evaluate_pod({}, {}, "baseline", "v1.x")
+    with pytest.raises(ValueError):
+        evaluate_pod({}, {}, ["restricted"])  # unhashable, still a clear ValueError
+    with pytest.raises(ValueError):
+        evaluate_pod({}, {}, "restricted", {"v": 1})
 
 
 def test_privileged_allows_everything_but_still_checks_the_version():

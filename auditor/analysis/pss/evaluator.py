@@ -81,7 +81,10 @@ def evaluate_pod(
     ``version`` is ``latest``, ``v1.N`` or ``1.N``. Raises ValueError only for an
     invalid level or version.
     """
-    context = _CONTEXTS.get((level, version))
+    try:
+        context = _CONTEXTS.get((level, version))
+    except TypeError:  # unhashable level or version: let parsing say what is wrong
+        context = None
     if context is None:
         context = _context(level, version)
     level, label, effective_label, plan = context
