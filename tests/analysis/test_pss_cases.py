@@ -40,3 +40,28 @@ def test_case(case, version):
             assert list(violation.containers) == item["containers"]
         if "paths" in item:
             assert list(violation.paths) == item["paths"]
+
+
+class _TrackedDict(dict):
+    """What a line-tracking YAML loader hands over: dict and list subclasses."""
+
+
+class _TrackedList(list):
+    pass
+
+
+def _tracked(value):
+    if isinstance(value, dict):
+        return _TrackedDict({key: _tracked(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return _TrackedList(_tracked(item) for item in value)
+    return value
+
+
+@pytest.mark.parametrize("case,version", list(_params()))
+def test_dict_and_list_subclasses_read_like_plain_ones(case, version):
+    plain = evaluate_pod(case.get("metadata"), case.get("spec"), case["level"], version)
+    tracked = evaluate_pod(
+        _tracked(case.get("metadata")), _tracked(case.get("spec")), case["level"], version
+    )
+    assert tracked.violations == plain.violations

@@ -33,6 +33,8 @@ def as_dict(value: Any) -> dict | None:
         return value
     if value is None:
         return None
+    if isinstance(value, dict):  # e.g. a loader's line-tracking dict subclass
+        return value
     if isinstance(value, Mapping):
         return dict(value)
     return None
@@ -40,7 +42,7 @@ def as_dict(value: Any) -> dict | None:
 
 def as_list(value: Any) -> list | tuple:
     """``value`` if it is a list or tuple, else an empty tuple (absent)."""
-    if type(value) is list or type(value) is tuple:
+    if type(value) is list or type(value) is tuple or isinstance(value, (list, tuple)):
         return value
     return ()
 
@@ -77,8 +79,9 @@ class PodView:
         entries: list[ContainerEntry] = []
         for kind in CONTAINER_KINDS:
             items = spec.get(kind)
-            if not items or (type(items) is not list and type(items) is not tuple):
+            if not items:
                 continue
+            items = as_list(items)
             for index, container in enumerate(items):
                 if type(container) is not dict:
                     container = as_dict(container) or _EMPTY
