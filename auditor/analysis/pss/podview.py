@@ -62,7 +62,7 @@ def as_text(value: Any) -> str:
 
 def is_int_zero(value: Any) -> bool:
     """True for the integer 0 (not ``False``, which YAML would give for ``false``)."""
-    return type(value) is int and value == 0
+    return value == 0 and isinstance(value, int) and not isinstance(value, bool)
 
 
 class PodView:

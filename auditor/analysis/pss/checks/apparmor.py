@@ -60,7 +60,7 @@ def app_armor_profile_v1_0(pod: PodView) -> Violation | None:
 
     bad_annotations = []
     for key, value in pod.annotations.items():
-        if type(key) is str and key.startswith(ANNOTATION_PREFIX):
+        if isinstance(key, str) and key.startswith(ANNOTATION_PREFIX):
             value = as_text(value)
             if not _allowed_annotation(value):
                 bad_annotations.append((f"{key}={go_quote(value)}", key))
