@@ -62,7 +62,7 @@ def as_text(value: Any) -> str:
 
 def is_int_zero(value: Any) -> bool:
     """True for the integer 0 (not ``False``, which YAML would give for ``false``)."""
-    return value == 0 and isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and value == 0
 
 
 class PodView:
