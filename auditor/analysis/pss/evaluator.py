@@ -36,35 +36,56 @@ def _context(level: Level | str, version: PolicyVersion | str) -> _Context:
     return context
 
 
-#: Per (level, minor): the OR of the checks' screen bits, and (bit, function) per check.
-_Plan = tuple[int, tuple[tuple[int, CheckFunction], ...]]
+class _Plan:
+    """The checks in force at one level and version, and which of them a screen result selects.
+
+    ``mask`` ORs the checks' screen bits; ``selection(suspects)`` is the ordered tuple of
+    check functions to run, memoised per distinct screen result (there are few in practice).
+    """
+
+    __slots__ = ("_selections", "mask", "steps")
+
+    def __init__(self, steps: tuple[tuple[int, CheckFunction], ...]) -> None:
+        self.steps = steps
+        self.mask = 0
+        for bit, _ in steps:
+            self.mask |= bit
+        self._selections: dict[int, tuple[CheckFunction, ...]] = {}
+
+    def selection(self, suspects: int) -> tuple[CheckFunction, ...]:
+        suspects &= self.mask
+        selected = self._selections.get(suspects)
+        if selected is None:
+            selected = tuple(check for bit, check in self.steps if suspects & bit)
+            if len(self._selections) < 4096:
+                self._selections[suspects] = selected
+        return selected
+
+
 _PLANS: dict[tuple[Level, int], _Plan] = {}
 
 
 def _plan(level: Level, minor: int) -> _Plan:
     plan = _PLANS.get((level, minor))
     if plan is None:
-        steps = tuple(
-            (CHECK_BITS[check_id], check) for check_id, check in resolved_checks(level, minor)
+        plan = _PLANS[(level, minor)] = _Plan(
+            tuple(
+                (CHECK_BITS[check_id], check) for check_id, check in resolved_checks(level, minor)
+            )
         )
-        mask = 0
-        for bit, _ in steps:
-            mask |= bit
-        plan = _PLANS[(level, minor)] = (mask, steps)
     return plan
 
 
 def _run(plan: _Plan, metadata: Any, spec: Any, suspects: int) -> list[Violation]:
-    mask, steps = plan
     violations: list[Violation] = []
-    if not suspects & mask:
+    checks = plan.selection(suspects)
+    if not checks:
         return violations
     pod = PodView(metadata, spec)
-    for bit, check in steps:
-        if suspects & bit:
-            violation = check(pod)
-            if violation is not None:
-                violations.append(violation)
+    for check in checks:
+        violation = check(pod)
+        if violation is not None:
+            violations.append(violation)
     return violations
 
 
@@ -88,7 +109,7 @@ def evaluate_pod(
     if context is None:
         context = _context(level, version)
     level, label, effective_label, plan = context
-    violations = _run(plan, metadata, spec, suspect_checks(metadata, spec)) if plan[0] else []
+    violations = _run(plan, metadata, spec, suspect_checks(metadata, spec)) if plan.mask else []
     return PSSResult(level, label, effective_label, violations)
 
 
