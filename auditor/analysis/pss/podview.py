@@ -60,6 +60,20 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+def profile_type(sc: dict | None, field: str) -> str | None:
+    """``sc[field].type`` of a profile object (seccompProfile, appArmorProfile).
+
+    None when no profile is set; ``""`` when a profile is set without a type, which is
+    how PSA sees (and rejects) it.
+    """
+    if sc is None:
+        return None
+    profile = as_dict(sc.get(field))
+    if profile is None:
+        return None
+    return as_text(profile.get("type"))
+
+
 def is_int_zero(value: Any) -> bool:
     """True for the integer 0 (not ``False``, which YAML would give for ``false``)."""
     return isinstance(value, int) and not isinstance(value, bool) and value == 0

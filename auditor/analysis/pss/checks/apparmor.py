@@ -13,7 +13,7 @@ v1.0 revision when the fields arrived in Kubernetes 1.30):
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_text
+from ..podview import PodView, as_text, profile_type
 from ..result import Violation
 from ..wording import containers_phrase, go_quote, join_quote, pluralize
 
@@ -27,22 +27,12 @@ def _allowed_annotation(value: str) -> bool:
     return not value or value == "runtime/default" or value.startswith("localhost/")
 
 
-def _profile_type(sc: dict | None) -> str | None:
-    """The profile type when a profile is set (``""`` if it has none), else None."""
-    if sc is None:
-        return None
-    profile = as_dict(sc.get("appArmorProfile"))
-    if profile is None:
-        return None
-    return as_text(profile.get("type"))
-
-
 def app_armor_profile_v1_0(pod: PodView) -> Violation | None:
     """Forbid AppArmor profile types and annotation values other than the default or localhost."""
     setters = []
     bad_values: set[str] = set()
     paths = []
-    pod_type = _profile_type(pod.pod_sc)
+    pod_type = profile_type(pod.pod_sc, "appArmorProfile")
     if pod_type is not None and pod_type not in _ALLOWED_TYPES:
         setters.append("pod")
         bad_values.add(pod_type)
@@ -50,10 +40,10 @@ def app_armor_profile_v1_0(pod: PodView) -> Violation | None:
 
     names = []
     for kind, index, name, sc, _ in pod.containers:
-        profile_type = _profile_type(sc)
-        if profile_type is not None and profile_type not in _ALLOWED_TYPES:
+        container_type = profile_type(sc, "appArmorProfile")
+        if container_type is not None and container_type not in _ALLOWED_TYPES:
             names.append(name)
-            bad_values.add(profile_type)
+            bad_values.add(container_type)
             paths.append(f"spec.{kind}[{index}].securityContext.appArmorProfile.type")
     if names:
         setters.append(containers_phrase(names))

@@ -39,6 +39,12 @@ def _capabilities(sc: dict | None) -> dict | None:
     return None if sc is None else as_dict(sc.get("capabilities"))
 
 
+def _added(capabilities: dict) -> list[str]:
+    """The names in ``capabilities.add``, as written."""
+    added = capabilities.get("add")
+    return [as_text(cap) for cap in as_list(added)] if added else []
+
+
 def capabilities_baseline_v1_0(pod: PodView) -> Violation | None:
     """Forbid adding capabilities outside the runtime default set."""
     names = []
@@ -48,11 +54,7 @@ def capabilities_baseline_v1_0(pod: PodView) -> Violation | None:
         caps = _capabilities(sc)
         if caps is None:
             continue
-        added = caps.get("add")
-        if not added:
-            continue
-        bad = [as_text(cap) for cap in as_list(added)]
-        bad = [cap for cap in bad if cap not in BASELINE_ALLOWED_CAPABILITIES]
+        bad = [cap for cap in _added(caps) if cap not in BASELINE_ALLOWED_CAPABILITIES]
         if bad:
             names.append(name)
             non_default.update(bad)
@@ -82,11 +84,7 @@ def capabilities_restricted_v1_22(pod: PodView) -> Violation | None:
             paths.append(f"spec.{kind}[{index}].securityContext.capabilities.drop")
         if caps is None:
             continue
-        added = caps.get("add")
-        if not added:
-            continue
-        bad = [as_text(cap) for cap in as_list(added)]
-        bad = [cap for cap in bad if cap != "NET_BIND_SERVICE"]
+        bad = [cap for cap in _added(caps) if cap != "NET_BIND_SERVICE"]
         if bad:
             adding_forbidden.append(name)
             forbidden_caps.update(bad)

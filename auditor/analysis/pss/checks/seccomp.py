@@ -9,7 +9,7 @@ pods from v1.25.
 
 from __future__ import annotations
 
-from ..podview import PodView, as_dict, as_text
+from ..podview import PodView, as_text, profile_type
 from ..result import Violation
 from ..wording import containers_phrase, go_quote, join_quote, pluralize
 
@@ -55,22 +55,12 @@ def seccomp_profile_baseline_v1_0(pod: PodView) -> Violation | None:
     )
 
 
-def _profile_type(sc: dict | None) -> str | None:
-    """The seccomp type when a profile is set (``""`` if it has none), else None."""
-    if sc is None:
-        return None
-    profile = as_dict(sc.get("seccompProfile"))
-    if profile is None:
-        return None
-    return as_text(profile.get("type"))
-
-
 def _explicitly_bad(pod: PodView):
     """Pod/container setters of a bad type, bad values, paths, and the pod's valid-profile flag."""
     setters = []
     bad_values: set[str] = set()
     paths = []
-    pod_type = _profile_type(pod.pod_sc)
+    pod_type = profile_type(pod.pod_sc, "seccompProfile")
     pod_profile_valid = False
     if pod_type is not None:
         if pod_type in _ALLOWED_TYPES:
@@ -100,10 +90,10 @@ def seccomp_profile_baseline_v1_19(pod: PodView) -> Violation | None:
     setters, bad_values, paths, _ = _explicitly_bad(pod)
     names = []
     for kind, index, name, sc, _ in pod.containers:
-        profile_type = _profile_type(sc)
-        if profile_type is not None and profile_type not in _ALLOWED_TYPES:
+        container_type = profile_type(sc, "seccompProfile")
+        if container_type is not None and container_type not in _ALLOWED_TYPES:
             names.append(name)
-            bad_values.add(profile_type)
+            bad_values.add(container_type)
             paths.append(f"spec.{kind}[{index}].securityContext.seccompProfile.type")
     if not setters and not names:
         return None
@@ -117,11 +107,11 @@ def seccomp_profile_restricted_v1_19(pod: PodView) -> Violation | None:
     implicit = []
     implicit_paths = []
     for kind, index, name, sc, _ in pod.containers:
-        profile_type = _profile_type(sc)
-        if profile_type is not None:
-            if profile_type not in _ALLOWED_TYPES:
+        container_type = profile_type(sc, "seccompProfile")
+        if container_type is not None:
+            if container_type not in _ALLOWED_TYPES:
                 explicit.append(name)
-                bad_values.add(profile_type)
+                bad_values.add(container_type)
                 paths.append(f"spec.{kind}[{index}].securityContext.seccompProfile.type")
         elif not pod_profile_valid:
             implicit.append(name)

@@ -41,7 +41,7 @@ def _check(pod: PodView, allowed_types: frozenset[str]) -> Violation | None:
             paths.append(f"{base}.role")
         return not valid
 
-    pod_options = as_dict(pod.pod_sc.get("seLinuxOptions")) if pod.pod_sc is not None else None
+    pod_options = as_dict(pod.pod_sc_field("seLinuxOptions"))
     if pod_options is not None and invalid(pod_options, "spec.securityContext.seLinuxOptions"):
         setters.append("pod")
 

@@ -25,7 +25,7 @@ def windows_host_process_v1_0(pod: PodView) -> Violation | None:
         paths.append("spec.securityContext.windowsOptions.hostProcess")
     names = []
     for kind, index, name, sc, _ in pod.containers:
-        if sc is not None and _host_process(sc):
+        if _host_process(sc):
             names.append(name)
             paths.append(f"spec.{kind}[{index}].securityContext.windowsOptions.hostProcess")
     if names:
