@@ -43,7 +43,7 @@ def _workload(rng: random.Random, i: int, namespace: str) -> dict:
         "name": "app",
         "image": rng.choice(
             [f"registry.example.com/team/app-{i}:1.{i % 9}.{i % 7}", f"app-{i}:latest",
-             f"ghcr.io/org/app-{i}@sha256:{'%064x' % rng.getrandbits(256)}", "nginx"]
+             f"ghcr.io/org/app-{i}@sha256:{rng.getrandbits(256):064x}", "nginx"]
         ),
         "ports": [{"containerPort": 8080, "name": "http"}],
         "env": [

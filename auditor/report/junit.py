@@ -103,8 +103,8 @@ def _object_case(
     case = _element(
         suite, "testcase", classname=classname, name=name, time="0", **_file_attr(resource)
     )
-    body = "\n\n".join(_describe(f, s) for f, s in zip(findings, states))
-    failing = [f for f, s in zip(findings, states) if s is Status.failing]
+    body = "\n\n".join(_describe(f, s) for f, s in zip(findings, states, strict=True))
+    failing = [f for f, s in zip(findings, states, strict=True) if s is Status.failing]
     if failing:
         worst = failing[0]  # findings arrive most severe first
         severity = worst.severity.value
@@ -113,7 +113,7 @@ def _object_case(
     if all(s in (Status.waived, Status.baselined) for s in states):
         reasons = {
             f"waived: {f.waiver_reason}" if s is Status.waived else "in baseline"
-            for f, s in zip(findings, states)
+            for f, s in zip(findings, states, strict=True)
         }
         _element(case, "skipped", body, message="; ".join(sorted(reasons)))
         return "skipped"
@@ -138,7 +138,7 @@ def _suite(
             _element(suite, "testcase", classname=classname, name=rule.title, time="0")
             outcomes.append("passed")
             continue
-        for name, (resource, findings) in zip(_case_names(groups), groups):
+        for name, (resource, findings) in zip(_case_names(groups), groups, strict=True):
             outcomes.append(_object_case(suite, classname, name, resource, findings, options))
     _set_counts(suite, outcomes)
     return outcomes

@@ -35,7 +35,7 @@ def test_case(case, version):
     assert [(v.check, v.message) for v in result.violations] == [
         (item["check"], item["message"]) for item in expected
     ]
-    for violation, item in zip(result.violations, expected):
+    for violation, item in zip(result.violations, expected, strict=True):
         if "containers" in item:
             assert list(violation.containers) == item["containers"]
         if "paths" in item:
