@@ -150,8 +150,8 @@ def _cap(severity: Severity, ceiling: Severity | None) -> Severity:
     return ceiling if ceiling is not None and severity.rank > ceiling.rank else severity
 
 
-def _role_matches(role: Role, permission: Permission) -> list[tuple[int, PolicyRule, str, tuple[str, ...]]]:
-    """(rule index, rule, 'verb resource', names) for each permission the role's rules allow."""
+def _role_matches(role: Role, permission: Permission) -> list[tuple[int, str, str, str, tuple[str, ...]]]:
+    """(rule index, verb, resource, group, names) for each permission the role's rules allow."""
     found = []
     for index, rule in enumerate(role.rules):
         if rule.non_resource_urls:
@@ -162,9 +162,29 @@ def _role_matches(role: Role, permission: Permission) -> list[tuple[int, PolicyR
                     resource, _, sub = target.partition("/")
                     names = rule.allows_some_name(verb, group, resource, sub)
                     if names is not None:
-                        label = f"{verb} {target}" + (f" ({group})" if group else "")
-                        found.append((index, rule, label, names))
+                        found.append((index, verb, target, group, names))
     return found
+
+
+def _describe_grants(items: list[tuple[int, str, str, str, tuple[str, ...]]]) -> list[str]:
+    """``get, list secrets (rule 1)``-style phrases, verbs and resources folded together."""
+    by_target: dict[tuple[str, str, tuple[str, ...]], tuple[dict[str, None], dict[int, None]]] = {}
+    for index, verb, target, group, names in items:
+        verbs, rules = by_target.setdefault((target, group, names), ({}, {}))
+        verbs.setdefault(verb)
+        rules.setdefault(index)
+    folded: dict[tuple[tuple[str, ...], str, tuple[str, ...], tuple[int, ...]], list[str]] = {}
+    for (target, group, names), (verbs, rules) in by_target.items():
+        folded.setdefault((tuple(verbs), group, names, tuple(rules)), []).append(target)
+    phrases = []
+    for (verbs, group, names, rules), targets in folded.items():
+        text = f"{', '.join(verbs)} {', '.join(targets)}"
+        if group:
+            text += f" ({group})"
+        if names:
+            text += f" named {', '.join(names)}"
+        phrases.append(f"{text} (rule {', '.join(str(i + 1) for i in rules)})")
+    return phrases
 
 
 @analyzer("rbac.risky_grant", params=RiskyGrantParams)
@@ -184,32 +204,30 @@ def risky_grant(context: AnalysisContext, params: RiskyGrantParams) -> Iterator[
             matches = [(p, m) for p in params.permissions for m in _role_matches(role, p)]
             cache[id(role)] = matches
         grade: Severity | None = None
-        labels: dict[str, list[str]] = {}
-        for permission, (index, rule, label, names) in matches:
+        granted = []
+        for permission, match in matches:
             if permission.cluster_scoped and not binding.cluster_wide:
                 continue  # a RoleBinding cannot grant cluster-scoped resources
-            if names:
+            if match[4]:
                 severity = params.grade.named
-                text = f"{label} named {', '.join(names)}"
             else:
                 severity = params.grade.cluster if binding.cluster_wide else params.grade.namespace
-                text = label
             if severity is None:
                 continue
             severity = _cap(severity, permission.max_severity)
             grade = severity if grade is None or severity.rank > grade.rank else grade
-            labels.setdefault(text, []).append(f"rule {index + 1}")
+            granted.append(match)
         if grade is None:
             continue
-        granted = "; ".join(f"{text} ({', '.join(dict.fromkeys(rules))})" for text, rules in labels.items())
+        phrases = _describe_grants(granted)
         for subject in subjects:
             yield Hit(
                 binding.resource,
-                f"{binding.display} gives {subject.display} {granted} {binding.where} "
+                f"{binding.display} gives {subject.display} {'; '.join(phrases)} {binding.where} "
                 f"through {binding.role_display}",
                 key=subject.node_id,
                 severity=grade,
-                details={"subject": subject.node_id, "role": binding.role_display, "permissions": list(labels)},
+                details={"subject": subject.node_id, "role": binding.role_display, "permissions": phrases},
             )
 
 
