@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from rbackit import MINI_BOOTSTRAP, binding, build, mini_builtin, role, rule
 
-from auditor.analysis.rbac import Request, builtin_rbac_summary, builtin_rbac_version, load_builtin, parse_subject
+from auditor.analysis.rbac import (
+    Request,
+    builtin_rbac_summary,
+    builtin_rbac_version,
+    load_builtin,
+    parse_subject,
+)
 from auditor.analysis.rbac.builtin import parse_version
 
 

@@ -6,7 +6,7 @@ Each case is a tiny inventory, a user and a request, and whether the API server 
 from __future__ import annotations
 
 import pytest
-from rbackit import binding, build, role, rule, subject
+from rbackit import binding, build, role, rule
 
 from auditor.analysis.rbac import Request, UserInfo, parse_subject
 from auditor.analysis.rbac.identity import implicit_groups
