@@ -77,6 +77,7 @@ class Role:
     builtin_only: bool = False
     #: the input redefines a built-in object in a way that changes it
     modified_builtin: bool = False
+    _everything: tuple[tuple[PolicyRule, ...], bool] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> tuple[str, str | None, str]:
@@ -96,9 +97,17 @@ class Role:
         return self.selectors is not None
 
     def grants_everything(self, scope: str | None = CLUSTER_WIDE) -> bool:
-        """Holds ``*`` verbs on ``*`` resources of ``*`` groups without name limits."""
-        wildcard = Request(verb=ALL, resource=ALL, api_group=ALL, namespace=scope or "")
-        return any(rule.allows(wildcard) for rule in self.rules)
+        """Holds ``*`` verbs on ``*`` resources of ``*`` groups without name limits.
+
+        A rule does not depend on where it applies, so ``scope`` only documents the caller's
+        question; the answer is cached per rules tuple (aggregation may replace it).
+        """
+        cached = self._everything
+        if cached is None or cached[0] is not self.rules:
+            wildcard = Request(verb=ALL, resource=ALL, api_group=ALL)
+            cached = (self.rules, any(rule.allows(wildcard) for rule in self.rules))
+            self._everything = cached
+        return cached[1]
 
 
 @dataclass(eq=False)

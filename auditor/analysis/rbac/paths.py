@@ -74,9 +74,9 @@ DEFAULT_MAX_NODES = 500_000
 DEFAULT_MAX_DEPTH = 12
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Capability:
-    """An atomic permission the path search looks for."""
+    """An atomic permission the path search looks for (singletons: hashed by identity)."""
 
     verb: str
     group: str
@@ -130,6 +130,11 @@ CSR_APPROVE = tuple(
 )
 SIGNER_APPROVE = _cap("approve", CERTS, "signers", cluster=True)
 
+BINDING_CAPS = (
+    *BIND_WRITE["rolebindings"], *BIND_WRITE["clusterrolebindings"], *ESCALATE.values(),
+)
+CLUSTER_CAPS = (IMP_USERS, IMP_GROUPS, *NODES_PROXY, CREATE_PV, CSR_CREATE)
+
 ALL_CAPS: tuple[Capability, ...] = (
     CREATE_PODS, *WORKLOAD_CAPS, *EXEC_CAPS, *SECRET_READ, CREATE_SECRETS, SA_TOKEN,
     IMP_USERS, IMP_GROUPS, IMP_SAS, *BIND_WRITE["rolebindings"], *BIND_WRITE["clusterrolebindings"],
@@ -138,6 +143,22 @@ ALL_CAPS: tuple[Capability, ...] = (
 )
 # bind on clusterroles inside a RoleBinding's namespace is a namespaced check; a
 # ClusterRoleBinding's is the same capability checked cluster-wide.
+
+_CAPS_BY_RESOURCE: dict[str, list[Capability]] = defaultdict(list)
+for _cap_item in ALL_CAPS:
+    _CAPS_BY_RESOURCE[
+        _cap_item.resource + (f"/{_cap_item.subresource}" if _cap_item.subresource else "")
+    ].append(_cap_item)
+    if _cap_item.subresource:
+        _CAPS_BY_RESOURCE[f"*/{_cap_item.subresource}"].append(_cap_item)
+
+
+def _caps_for_resources(resources: tuple[str, ...]) -> list[Capability]:
+    """The capabilities a rule naming these resources (no ``*``) could grant."""
+    found: list[Capability] = []
+    for resource in resources:
+        found.extend(_CAPS_BY_RESOURCE.get(resource, ()))
+    return found
 
 
 # --------------------------------------------------------------------------- evidence
@@ -467,7 +488,8 @@ class EscalationGraph:
             for index, rule in enumerate(role.rules):
                 if rule.non_resource_urls:
                     continue
-                for cap in ALL_CAPS:
+                resources = rule.resources
+                for cap in ALL_CAPS if ALL in resources else _caps_for_resources(resources):
                     names = rule.allows_some_name(cap.verb, cap.group, cap.resource, cap.subresource)
                     if names is not None:
                         cached.append((cap, index, rule, names))
@@ -621,59 +643,67 @@ class EscalationGraph:
         edges: list[Edge] = []
         if view.admin is not None:
             return [Edge(TARGET, "holds every permission cluster-wide", (view.admin,))]
+        if not view.caps:
+            return edges
+        present = view.caps.keys()
+        runs = CREATE_PODS in present or any(c in present for c in WORKLOAD_CAPS)
+        execs = any(c in present for c in EXEC_CAPS)
+        secrets = any(c in present for c in SECRET_READ)
+        tokens = SA_TOKEN in present or IMP_SAS in present
+        binds = any(c in present for c in BINDING_CAPS)
         add = edges.append
         pods_reachable = False
         for scope in view.scopes():
             suffix = "*" if scope in (None, EVERY_NAMESPACE) else scope
             where = "in every namespace" if suffix == "*" else f"in namespace {scope}"
-            # run pods
-            evidence = view.any_name(CREATE_PODS, scope)
-            action = f"create pods {where}"
-            if evidence is None:
-                for cap in WORKLOAD_CAPS:
-                    evidence = view.any_name(cap, scope) if cap.verb == "create" else view.some_name(cap, scope)
+            if runs:  # run pods
+                evidence = view.any_name(CREATE_PODS, scope)
+                action = f"create pods {where}"
+                if evidence is None:
+                    for cap in WORKLOAD_CAPS:
+                        evidence = view.any_name(cap, scope) if cap.verb == "create" else view.some_name(cap, scope)
+                        if evidence is not None:
+                            action = f"{cap.verb} {cap.resource} {where} (its pods run as any ServiceAccount chosen)"
+                            break
+                if evidence is not None:
+                    pods_reachable = True
+                    add(Edge(f"pods:{suffix}", action, (evidence,)))
+            if execs:  # exec into running pods
+                for cap in EXEC_CAPS:
+                    evidence = view.any_name(cap, scope)
                     if evidence is not None:
-                        action = f"{cap.verb} {cap.resource} {where} (its pods run as any ServiceAccount chosen)"
+                        add(Edge(f"podsa:{suffix}", f"{cap.verb} pods/{cap.subresource} {where}", (evidence,)))
                         break
-            if evidence is not None:
-                pods_reachable = True
-                add(Edge(f"pods:{suffix}", action, (evidence,)))
-            # exec into running pods
-            for cap in EXEC_CAPS:
-                evidence = view.any_name(cap, scope)
-                if evidence is not None:
-                    add(Edge(f"podsa:{suffix}", f"{cap.verb} pods/{cap.subresource} {where}", (evidence,)))
-                    break
-                for pod, named_evidence in view.named(cap, scope).items():
-                    for (ns, name), account in self.named_pod_sa.items():
-                        if name == pod and (suffix == "*" or ns == scope):
-                            add(Edge(f"sa:{ns}:{account}", f"{cap.verb} pods/{cap.subresource} on pod {ns}/{pod}", (named_evidence,)))
-            # secrets
-            read = next((e for cap in SECRET_READ if (e := view.any_name(cap, scope))), None)
-            if read is not None:
-                add(Edge(f"tokens:{suffix}", f"read every Secret {where}", (read,)))
-            else:
-                get_named = view.named(SECRET_READ[0], scope)
-                for (ns, secret), account in self.token_secrets.items():
-                    if secret in get_named and (suffix == "*" or ns == scope):
-                        add(Edge(f"sa:{ns}:{account}", f"get token Secret {ns}/{secret}", (get_named[secret],)))
-            create_secret = view.any_name(CREATE_SECRETS, scope)
-            some_read = read or view.some_name(SECRET_READ[0], scope)
-            if create_secret is not None and some_read is not None:
-                add(Edge(f"anysa:{suffix}", f"create a ServiceAccount token Secret {where} and read it back", (create_secret, some_read)))
-            # tokens and impersonation of ServiceAccounts
-            for cap, verb in ((SA_TOKEN, "create serviceaccounts/token"), (IMP_SAS, "impersonate serviceaccounts")):
-                evidence = view.any_name(cap, scope)
-                if evidence is not None:
-                    add(Edge(f"anysa:{suffix}", f"{verb} {where}", (evidence,)))
-                    continue
-                for name, named_evidence in view.named(cap, scope).items():
-                    for target in self._sa_nodes(None if suffix == "*" else scope, [name]):
-                        if suffix == "*" or target.split(":")[1] == scope:
+                    for pod, named_evidence in view.named(cap, scope).items():
+                        for (ns, name), account in self.named_pod_sa.items():
+                            if name == pod and (suffix == "*" or ns == scope):
+                                add(Edge(f"sa:{ns}:{account}", f"{cap.verb} pods/{cap.subresource} on pod {ns}/{pod}", (named_evidence,)))
+            if secrets:
+                read = next((e for cap in SECRET_READ if (e := view.any_name(cap, scope))), None)
+                if read is not None:
+                    add(Edge(f"tokens:{suffix}", f"read every Secret {where}", (read,)))
+                else:
+                    get_named = view.named(SECRET_READ[0], scope)
+                    for (ns, secret), account in self.token_secrets.items():
+                        if secret in get_named and (suffix == "*" or ns == scope):
+                            add(Edge(f"sa:{ns}:{account}", f"get token Secret {ns}/{secret}", (get_named[secret],)))
+                create_secret = view.any_name(CREATE_SECRETS, scope)
+                some_read = read or view.some_name(SECRET_READ[0], scope)
+                if create_secret is not None and some_read is not None:
+                    add(Edge(f"anysa:{suffix}", f"create a ServiceAccount token Secret {where} and read it back", (create_secret, some_read)))
+            if tokens:  # tokens and impersonation of ServiceAccounts
+                for cap, verb in ((SA_TOKEN, "create serviceaccounts/token"), (IMP_SAS, "impersonate serviceaccounts")):
+                    evidence = view.any_name(cap, scope)
+                    if evidence is not None:
+                        add(Edge(f"anysa:{suffix}", f"{verb} {where}", (evidence,)))
+                        continue
+                    for name, named_evidence in view.named(cap, scope).items():
+                        for target in self._sa_nodes(None if suffix == "*" else scope, [name]):
                             add(Edge(target, f"{verb} for {name}", (named_evidence,)))
-            # bindings
-            edges.extend(self._binding_edges(view, scope, suffix, where))
-        edges.extend(self._cluster_edges(view, pods_reachable))
+            if binds:
+                edges.extend(self._binding_edges(view, scope, suffix, where))
+        if any(c in present for c in CLUSTER_CAPS):
+            edges.extend(self._cluster_edges(view, pods_reachable))
         return _dedupe(edges)
 
     def _binding_edges(self, view: _View, scope: str | None, suffix: str, where: str) -> list[Edge]:
