@@ -121,6 +121,24 @@ def test_subjects_removed_from_a_builtin_binding_come_back():
     assert names == {"alice", "system:authenticated"}
 
 
+def test_builtin_binding_with_another_role_ref_is_recreated_as_shipped():
+    mine = binding("system:basic-user", "ClusterRole/cluster-admin", "user:alice")
+    model = build(mine, builtin=mini_builtin())
+    crb = next(b for b in model.bindings if b.name == "system:basic-user")
+    assert crb.role.name == "system:basic-user"
+    assert [s.name for s in crb.subjects] == ["system:authenticated"]
+    alice = parse_subject("user:alice").user_info()
+    assert not model.authorize(alice, Request.parse("delete", "nodes")).allowed
+
+
+def test_protected_builtin_binding_keeps_its_role_ref():
+    mine = binding("system:basic-user", "ClusterRole/cluster-admin", "user:alice")
+    mine["metadata"]["annotations"] = {"rbac.authorization.kubernetes.io/autoupdate": "false"}
+    model = build(mine, builtin=mini_builtin())
+    alice = parse_subject("user:alice").user_info()
+    assert model.authorize(alice, Request.parse("delete", "nodes")).allowed
+
+
 def test_labelled_objects_count_as_bootstrap_only_when_named_like_kubernetes_own():
     labels = {"kubernetes.io/bootstrapping": "rbac-defaults"}
     own = role("system:thing", READ := rule(["get"], ["pods"]), labels=labels)

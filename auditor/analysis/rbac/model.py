@@ -477,8 +477,11 @@ def _merge_binding(mine: Binding, builtin: Binding) -> None:
     mine.modified_builtin = not (same_ref and same_subjects)
     if _protected(mine.resource):
         return
-    if not same_ref:  # the API server recreates the binding with the built-in roleRef
+    if not same_ref:  # the API server deletes it and recreates the built-in binding as shipped
         mine.role_kind, mine.role_name = builtin.role_kind, builtin.role_name
+        mine.subjects = list(builtin.subjects)
+        mine.bootstrap_subjects = list(builtin.subjects)
+        return
     for subject in builtin.subjects:
         if not any(subject.same_as(s) for s in mine.subjects):
             mine.subjects.append(subject)
