@@ -141,6 +141,14 @@ def test_bind_a_named_role_inside_a_namespace():
     ]
 
 
+def test_cluster_wide_rolebinding_rights_bind_any_clusterrole_in_every_namespace():
+    """Not cluster-admin itself (RoleBindings never reach cluster-scoped resources), but every
+    namespace's pods, so every ServiceAccount."""
+    g = graph(*admin_sa(), *grant("binder", rule(["create"], ["rolebindings"], groups=RBAC),
+                                  rule(["bind"], ["clusterroles"], groups=RBAC), who="user:a"))
+    assert route(g, "user:a") == ["user:a", "bindall:every", "anysa:*", "sa:vault:ops", TARGET]
+
+
 def test_bind_without_binding_write_access_is_no_edge():
     g = graph(ADMIN, *grant("binder", rule(["bind"], ["clusterroles"], groups=RBAC), who="user:a"))
     assert route(g, "user:a") is None
