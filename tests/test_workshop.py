@@ -46,6 +46,12 @@ EXPECTED: dict[str, set[str]] = {
         | _each("KA-CTR-010", ["StatefulSet default/mysql"])  # MYSQL_ROOT_PASSWORD literal
     ),
     "KA-INV": set(),
+    "KA-RBAC": {
+        # admin-user (a ServiceAccount, not a system identity) is bound to cluster-admin
+        "KA-RBAC-001 ClusterRoleBinding admin-user",
+        # ... and the Dashboard runs as admin-user: a cluster-admin token in a workload
+        "KA-RBAC-023 Deployment kube-system/kubernetes-dashboard",
+    },
 }
 
 

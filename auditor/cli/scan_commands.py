@@ -11,6 +11,7 @@ import click
 import yaml
 
 from .. import __version__
+from ..analysis.rbac import builtin_rbac_summary
 from ..analysis.registry import AnalysisSettings
 from ..engine.baseline import load_baseline, write_baseline
 from ..engine.config import Config, load_config
@@ -57,6 +58,7 @@ def _load_config(path: Path | None) -> Config:
 @click.option("--strict", is_flag=True, help="Treat input warnings (skipped documents) as errors.")
 @click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
+@click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in RBAC roles and bindings.")
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -72,6 +74,7 @@ def scan(
     strict: bool,
     max_file_size: str,
     no_color: bool,
+    no_builtin_rbac: bool,
 ) -> None:
     """Scan manifest files, directories (recursively) or - (stdin).
 
@@ -98,7 +101,9 @@ def scan(
         strict=strict,
         load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
         settings=AnalysisSettings(
-            pss_level=config.pss.level or "restricted", pss_version=config.pss.version or "latest"
+            pss_level=config.pss.level or "restricted",
+            pss_version=config.pss.version or "latest",
+            extra={"rbac.builtin": not no_builtin_rbac},
         ),
     )
     result = scan_paths(inputs, options)
@@ -208,6 +213,7 @@ def version() -> None:
     click.echo(f"kube-auditor {__version__}")
     click.echo(f"python {platform.python_version()}")
     click.echo(f"yaml parsers: {fast_parser}; PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__})")
+    click.echo(f"built-in RBAC roles: {builtin_rbac_summary()}")
 
 
 def _dist_version(name: str) -> str:
