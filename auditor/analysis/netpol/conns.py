@@ -127,7 +127,7 @@ class ConnSet:
             return self
         if self.is_empty or other.is_all:
             return other
-        return ConnSet._make([_union(a, b) for a, b in zip(self.by_protocol, other.by_protocol)])
+        return ConnSet._make([_union(a, b) for a, b in zip(self.by_protocol, other.by_protocol, strict=True)])
 
     def __and__(self, other: ConnSet) -> ConnSet:
         if self is other or other.is_all or self.is_empty:
@@ -135,14 +135,14 @@ class ConnSet:
         if other.is_empty or self.is_all:
             return other
         return ConnSet._make(
-            [_intersect(a, b) for a, b in zip(self.by_protocol, other.by_protocol)]
+            [_intersect(a, b) for a, b in zip(self.by_protocol, other.by_protocol, strict=True)]
         )
 
     def __sub__(self, other: ConnSet) -> ConnSet:
         if other.is_empty:
             return self
         return ConnSet._make(
-            [_subtract(a, b) for a, b in zip(self.by_protocol, other.by_protocol)]
+            [_subtract(a, b) for a, b in zip(self.by_protocol, other.by_protocol, strict=True)]
         )
 
     def __eq__(self, other: object) -> bool:
@@ -153,7 +153,7 @@ class ConnSet:
 
     def __le__(self, other: ConnSet) -> bool:
         """Subset: every connection of ``self`` is in ``other``."""
-        return all(_contains(b, a) for a, b in zip(self.by_protocol, other.by_protocol))
+        return all(_contains(b, a) for a, b in zip(self.by_protocol, other.by_protocol, strict=True))
 
     @property
     def is_empty(self) -> bool:
@@ -182,7 +182,7 @@ class ConnSet:
             return "No Connections"
         return ",".join(
             f"{name} {_format_intervals(intervals)}"
-            for name, intervals in zip(PROTOCOLS, self.by_protocol)
+            for name, intervals in zip(PROTOCOLS, self.by_protocol, strict=True)
             if intervals
         )
 
@@ -193,7 +193,7 @@ class ConnSet:
         """``{"TCP": [[80, 80]], ...}`` (only non-empty protocols), for JSON output."""
         return {
             name: [[lo, hi] for lo, hi in intervals]
-            for name, intervals in zip(PROTOCOLS, self.by_protocol)
+            for name, intervals in zip(PROTOCOLS, self.by_protocol, strict=True)
             if intervals
         }
 

@@ -23,9 +23,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .conns import ALL, NONE, PROTOCOLS, ConnSet
-from .engine import Engine
-from .model import EGRESS, INGRESS, NAMESPACE_NAME_LABEL, PeerSpec, Policy, PortSpec, RuleSpec, Workload
-from .selectors import Requirement, Selector
+from .engine import Engine, port_conns
+from .model import (
+    EGRESS,
+    INGRESS,
+    NAMESPACE_NAME_LABEL,
+    PeerSpec,
+    Policy,
+    PortSpec,
+    RuleSpec,
+    Workload,
+)
+from .selectors import Selector
 
 
 # ---------------------------------------------------------------------------- coverage
@@ -258,8 +267,6 @@ def _rep_conns(engine: Engine, workload: Workload, rep: Representative, directio
             if direction == EGRESS:
                 result = result | _rule_conns_unresolved(rule.ports)
             else:
-                from .engine import port_conns
-
                 result = result | ExposureConns(port_conns(rule.ports, workload.named_ports))
     return result
 
@@ -302,8 +309,6 @@ def exposure_analysis(engine: Engine, ip_lines: dict[tuple[str, str], list[tuple
 
 def exposure_text(engine: Engine, connlist: list) -> str:
     """The exposure section of the report, after the connection list (upstream txt format)."""
-    from .connlist import Connection  # noqa: F401 - type of the items
-
     ip_lines: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for conn in connlist:
         if isinstance(conn.src, tuple):
@@ -354,7 +359,6 @@ def exposure_report(engine: Engine) -> str:
 __all__ = [
     "ExposureConns",
     "Representative",
-    "Requirement",
     "exposure_report",
     "representatives",
     "unprotected",

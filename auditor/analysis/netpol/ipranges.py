@@ -137,4 +137,4 @@ def contains(block: Iterable[IPRange], item: IPRange) -> bool:
 
 def overlaps(block: Iterable[IPRange], item: IPRange) -> bool:
     version, lo, hi = item
-    return any(v == version and not (h < lo or l > hi) for v, l, h in block)
+    return any(v == version and not (last < lo or first > hi) for v, first, last in block)

@@ -594,8 +594,12 @@ def namespace_labels(name: str, resource: Resource | None) -> dict[str, str]:
     return labels
 
 
-def build_model(inventory: Inventory) -> NetpolModel:
-    """Parse the NetworkPolicy-relevant objects of an inventory."""
+def build_model(inventory: Inventory, pod_level: bool = False) -> NetpolModel:
+    """Parse the NetworkPolicy-relevant objects of an inventory.
+
+    ``pod_level``: one workload per Pod object (named by the pod, owners ignored) and no
+    workload templates, for pod-to-pod questions.
+    """
     notes: list[ModelNote] = []
     namespace_objects = dict(inventory.namespaces)
     workloads: dict[tuple[str, str, str], Workload] = {}
@@ -603,8 +607,10 @@ def build_model(inventory: Inventory) -> NetpolModel:
         resource = template.resource
         if resource.kind in NON_RUNNING_TEMPLATE_KINDS or resource.namespace is None:
             continue
+        if pod_level and resource.kind != "Pod":
+            continue
         name, kind = resource.name, resource.kind
-        if kind == "Pod":
+        if kind == "Pod" and not pod_level:
             owner = _controller_owner(resource)
             if owner is not None:
                 name, kind = owner
