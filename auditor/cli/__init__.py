@@ -116,8 +116,8 @@ def policy_option(func):
 
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to :data:`main`."""
+    from . import netpol_commands  # noqa: F401, I001 - one line per command module
     from . import scan_commands  # noqa: F401
-    from . import netpol_commands  # noqa: F401
 
 
 _register_commands()
