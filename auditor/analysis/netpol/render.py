@@ -138,7 +138,7 @@ class Cell:
 
     def text(self) -> str:
         if self.pairs == 0:
-            return ""
+            return "-"
         if self.allowed == 0:
             return "none"
         if self.full == self.pairs:
@@ -204,7 +204,7 @@ def render_matrix(engine: Engine, fmt: str) -> str:
         row = [a]
         for b in rows:
             cell = cells.get((a, b))
-            row.append(cell.text() if cell else "")
+            row.append(cell.text() if cell else "-")
         table.append(row)
     if fmt == "csv":
         return "".join(",".join(_csv(x) for x in row) + "\n" for row in table)
@@ -216,5 +216,5 @@ def render_matrix(engine: Engine, fmt: str) -> str:
     text = "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in table) + "\n"
     return text + (
         "\ncells: all = every pair may connect on every port; none = no pair may connect;"
-        " k/n = k of n workload pairs may connect on some port.\n"
+        " k/n = k of n workload pairs may connect on some port; - = no pair.\n"
     )
