@@ -184,3 +184,18 @@ def test_class_edges_list_every_non_empty_pair(seed):
         for d in range(e.n):
             conns = e.class_conns(s, d)
             assert listed.get((s, d), NONE) == conns
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_representative_index_agrees_with_peer_by_peer_matching(seed):
+    from auditor.analysis.netpol.exposure import _admitting_rules, representatives
+
+    e = engine(*random_cluster(seed))
+    reps = representatives(e)
+    indexed = _admitting_rules(e, reps)
+    for rep, found in zip(reps, indexed, strict=True):
+        expected = [
+            r for r in e.rules
+            if r.any_peer or any(rep.admitted_by(p, r.policy.namespace) for p in r.spec.peers or ())
+        ]
+        assert [r.id for r in found] == [r.id for r in expected], str(rep)

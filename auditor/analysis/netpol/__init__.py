@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from ...inventory import Inventory
 from .conns import ALL, NONE, ConnSet
-from .engine import Engine
+from .engine import Engine, gc_paused
 from .model import NetpolModel, Workload, build_model
 
 
 def analyze(inventory: Inventory) -> Engine:
     """The reachability engine for an inventory (model parsed, policies compiled)."""
-    return Engine(build_model(inventory))
+    with gc_paused():
+        return Engine(build_model(inventory))
 
 
-__all__ = ["ALL", "NONE", "ConnSet", "Engine", "NetpolModel", "Workload", "analyze", "build_model"]
+__all__ = [
+    "ALL", "NONE", "ConnSet", "Engine", "NetpolModel", "Workload", "analyze", "build_model",
+    "gc_paused",
+]

@@ -6,8 +6,9 @@ build and one policy compilation however many rules use it.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -17,7 +18,7 @@ from ...threat import Severity
 from ..registry import AnalysisContext, Hit, NoParams, analyzer
 from . import analyze
 from .conns import NONE, ConnSet
-from .engine import Engine, bits, port_conns
+from .engine import Engine, bits, gc_paused, port_conns
 from .ingress import front_door_exposures, service_exposures
 from .model import EGRESS, INGRESS, NAMESPACE_NAME_LABEL, Policy, RuleSpec, Workload
 
@@ -34,6 +35,18 @@ class DirectionParams(BaseModel):
 
 def engine_of(context: AnalysisContext) -> Engine:
     return context.memo("netpol.engine", lambda: analyze(context.inventory))
+
+
+def eager(func: Callable[..., Iterator[Hit]]) -> Callable[..., list[Hit]]:
+    """Collect an analyzer's hits at once, with the garbage collector paused (see
+    :func:`~auditor.analysis.netpol.engine.gc_paused`)."""
+
+    @functools.wraps(func)
+    def run(context: AnalysisContext, params) -> list[Hit]:
+        with gc_paused():
+            return list(func(context, params))
+
+    return run
 
 
 def _namespaces_with_workloads(engine: Engine) -> dict[str, list[Workload]]:
@@ -63,6 +76,7 @@ def _names(workloads: list[Workload], limit: int = 5) -> str:
 
 
 @analyzer("netpol.namespaces_without_policy")
+@eager
 def namespaces_without_policy(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Namespaces that run workloads and have no NetworkPolicy at all."""
     engine = engine_of(context)
@@ -90,6 +104,7 @@ def _is_default_deny(policy: Policy, direction: str) -> bool:
 
 
 @analyzer("netpol.missing_default_deny", params=DirectionParams)
+@eager
 def missing_default_deny(context: AnalysisContext, params: DirectionParams) -> Iterator[Hit]:
     """Namespaces with NetworkPolicies but none that isolates every pod for the direction."""
     engine = engine_of(context)
@@ -115,6 +130,7 @@ def missing_default_deny(context: AnalysisContext, params: DirectionParams) -> I
 
 
 @analyzer("netpol.unprotected_workloads", params=DirectionParams)
+@eager
 def unprotected_workloads(context: AnalysisContext, params: DirectionParams) -> Iterator[Hit]:
     """Workloads that no NetworkPolicy selects for the direction, in namespaces that have some."""
     engine = engine_of(context)
@@ -143,6 +159,7 @@ def _scope(rule: RuleSpec) -> str:
 
 
 @analyzer("netpol.allow_all_rules")
+@eager
 def allow_all_rules(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Rules that admit every peer, or every pod of every namespace."""
     engine = engine_of(context)
@@ -172,6 +189,7 @@ def allow_all_rules(context: AnalysisContext, params: NoParams) -> Iterator[Hit]
 
 
 @analyzer("netpol.any_address_ipblocks")
+@eager
 def any_address_ipblocks(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """ipBlock peers whose CIDR is the whole address space (0.0.0.0/0 or ::/0)."""
     engine = engine_of(context)
@@ -197,6 +215,7 @@ def any_address_ipblocks(context: AnalysisContext, params: NoParams) -> Iterator
 
 
 @analyzer("netpol.unused_policies")
+@eager
 def unused_policies(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """NetworkPolicies that select no workload of the scanned manifests."""
     engine = engine_of(context)
@@ -222,6 +241,7 @@ def _egress_destinations(engine: Engine, policy: Policy, rule: RuleSpec) -> list
 
 
 @analyzer("netpol.unresolved_named_ports")
+@eager
 def unresolved_named_ports(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Named ports in rules that no destination workload defines (on the rule's protocol)."""
     engine = engine_of(context)
@@ -269,6 +289,7 @@ def _by_name_only(selector) -> bool:
 
 
 @analyzer("netpol.unmatched_namespace_selectors")
+@eager
 def unmatched_namespace_selectors(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """namespaceSelectors that match no namespace of the scanned manifests."""
     engine = engine_of(context)
@@ -307,10 +328,11 @@ def _dns_allowed(engine: Engine, index: int, dns_classes: list[int]) -> bool:
         return True
     segments = engine.segments(EGRESS)
     rules = engine.governing[EGRESS][index]
-    return any(not (conns & DNS).is_empty for conns in engine._ip_profile(rules, segments))
+    return any(not (conns & DNS).is_empty for _, conns in engine._ip_profile(rules, segments))
 
 
 @analyzer("netpol.egress_without_dns")
+@eager
 def egress_without_dns(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Workloads whose egress is isolated and that may not reach DNS (UDP/TCP 53)."""
     engine = engine_of(context)
@@ -341,6 +363,7 @@ def egress_without_dns(context: AnalysisContext, params: NoParams) -> Iterator[H
 
 
 @analyzer("netpol.exposed_without_ingress_policy")
+@eager
 def exposed_without_ingress_policy(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Workloads behind an Ingress, Route, LoadBalancer or NodePort Service that no ingress
     policy selects."""
@@ -367,6 +390,7 @@ def exposed_without_ingress_policy(context: AnalysisContext, params: NoParams) -
 
 
 @analyzer("netpol.blocked_front_doors")
+@eager
 def blocked_front_doors(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Ingresses, Routes and LoadBalancer/NodePort Services whose traffic the policies drop."""
     engine = engine_of(context)
@@ -416,6 +440,7 @@ INVALID_CODES = {
 
 
 @analyzer("netpol.invalid_constructs")
+@eager
 def invalid_constructs(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Policy fields the API server rejects or that silently match nothing."""
     engine = engine_of(context)

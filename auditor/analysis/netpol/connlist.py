@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from .conns import ConnSet
-from .engine import Engine
+from .engine import Engine, gc_paused
 from .ingress import INGRESS_CONTROLLER, front_door_exposures
 from .ipranges import IPRange, format_range
 from .model import EGRESS, Workload
@@ -43,7 +44,7 @@ class Connection:
     def dst_name(self) -> str:
         return peer_name(self.dst)
 
-    @property
+    @cached_property
     def line(self) -> str:
         return f"{self.src_name} => {self.dst_name} : {self.conns}"
 
@@ -69,8 +70,9 @@ def connections(engine: Engine, ingress_controller: bool = True) -> Iterator[Con
 
 
 def sorted_connections(engine: Engine, ingress_controller: bool = True) -> list[Connection]:
-    items = list(connections(engine, ingress_controller))
-    items.sort(key=lambda c: c.line.encode())
+    with gc_paused():
+        items = list(connections(engine, ingress_controller))
+        items.sort(key=lambda c: c.line.encode())
     return items
 
 

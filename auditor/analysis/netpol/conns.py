@@ -95,11 +95,12 @@ def _format_intervals(intervals: Intervals) -> str:
 class ConnSet:
     """An exact set of (protocol, port) pairs. Use :data:`ALL`, :data:`NONE` or the builders."""
 
-    __slots__ = ("_hash", "by_protocol")
+    __slots__ = ("_hash", "_text", "by_protocol")
 
     def __init__(self, by_protocol: tuple[Intervals, Intervals, Intervals]) -> None:
         self.by_protocol = by_protocol
         self._hash = hash(by_protocol)
+        self._text: str | None = None
 
     # -- builders ---------------------------------------------------------------------
     @staticmethod
@@ -176,15 +177,18 @@ class ConnSet:
     # -- rendering --------------------------------------------------------------------
     def __str__(self) -> str:
         """``All Connections``, ``No Connections`` or e.g. ``TCP 80,8080-8090,UDP 53``."""
-        if self.is_all:
-            return "All Connections"
-        if self.is_empty:
-            return "No Connections"
-        return ",".join(
-            f"{name} {_format_intervals(intervals)}"
-            for name, intervals in zip(PROTOCOLS, self.by_protocol, strict=True)
-            if intervals
-        )
+        if self._text is None:
+            if self.is_all:
+                self._text = "All Connections"
+            elif self.is_empty:
+                self._text = "No Connections"
+            else:
+                self._text = ",".join(
+                    f"{name} {_format_intervals(intervals)}"
+                    for name, intervals in zip(PROTOCOLS, self.by_protocol, strict=True)
+                    if intervals
+                )
+        return self._text
 
     def __repr__(self) -> str:
         return f"ConnSet({self})"

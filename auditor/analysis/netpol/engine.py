@@ -16,8 +16,10 @@ distinct selectors and the connections that exist, not with pods or pod pairs.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .conns import ALL, NONE, ConnSet, union_all
@@ -26,6 +28,23 @@ from .model import EGRESS, INGRESS, NetpolModel, PeerSpec, Policy, PortSpec, Rul
 from .selectors import Selector
 
 NamedPorts = tuple[tuple[str, str, int], ...]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic structures.
+
+    The analysis allocates many small objects over an inventory of millions; every
+    generation-2 collection would walk all of them, which costs more than the analysis
+    itself on large clusters (the objects made here hold no reference cycles).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def bits(mask: int) -> list[int]:
@@ -185,6 +204,10 @@ class Engine:
         self.ns_mask = {k: mask_of(v) for k, v in per_ns.items()}
         self._pod_selector_cache: dict[tuple, int] = {}
         self._ns_selector_cache: dict[tuple, int] = {}
+        self._namespaces_cache: dict[tuple, list[str]] = {}
+        self._policies_by_namespace: dict[str, list[Policy]] = defaultdict(list)
+        for policy in self.model.policies:
+            self._policies_by_namespace[policy.namespace].append(policy)
 
     def pod_selector_mask(self, selector: Selector | None) -> int:
         """Classes whose labels the selector matches (``None``/``{}``: all)."""
@@ -216,7 +239,13 @@ class Engine:
         return mask
 
     def namespaces_matching(self, selector: Selector) -> list[str]:
-        return [n for n, labels in self.model.namespaces.items() if selector.matches(labels)]
+        key = selector.key
+        cached = self._namespaces_cache.get(key)
+        if cached is None:
+            cached = self._namespaces_cache[key] = [
+                n for n, labels in self.model.namespaces.items() if selector.matches(labels)
+            ]
+        return cached
 
     def namespace_selector_mask(self, selector: Selector) -> int:
         key = selector.key
@@ -275,13 +304,12 @@ class Engine:
                         per_class[direction][index].extend(ids)
             self.rules_by_policy[id(policy)] = compiled
         #: per class and direction: the rules that govern it, or None when not isolated
-        self.governing: dict[str, list[tuple[int, ...] | None]] = {
-            d: [
-                tuple(per_class[d][i]) if (self.isolated[d] >> i) & 1 else None
-                for i in range(self.n)
+        self.governing: dict[str, list[tuple[int, ...] | None]] = {}
+        for d in (INGRESS, EGRESS):
+            isolated = set(bits(self.isolated[d]))
+            self.governing[d] = [
+                tuple(per_class[d][i]) if i in isolated else None for i in range(self.n)
             ]
-            for d in (INGRESS, EGRESS)
-        }
         # membership of classes in the peer masks of rules that govern some class
         live = {d: sorted({r for rules in self.governing[d] if rules for r in rules}) for d in (INGRESS, EGRESS)}
         self.live_rules = live
@@ -387,21 +415,25 @@ class Engine:
 
     def _ip_profile(
         self, rules: tuple[int, ...] | None, segments: Segments, named: NamedPorts | None = None
-    ) -> list[ConnSet]:
-        """Per segment, what the rules admit. ``named``: the destination's named ports when
-        the pod is the destination (ingress from outside); ``None`` when an IP block is."""
+    ) -> list[tuple[int, ConnSet]]:
+        """The segments the rules admit, as sorted (segment index, connections) pairs.
+
+        ``named``: the destination's named ports when the pod is the destination (ingress
+        from outside); ``None`` when an IP block is the destination (names admit nothing).
+        """
         if rules is None:
-            return [ALL] * len(segments)
-        result = [NONE] * len(segments)
+            return [(i, ALL) for i in range(len(segments))]
+        result: dict[int, ConnSet] = {}
         for rule_id in rules:
             rule = self.rules[rule_id]
             conns = rule.ip_conns() if named is None else rule.conns(named, self._named_cache)
-            if conns.is_empty:
+            if conns.is_empty or not (rule.any_peer or rule.ip):
                 continue
             targets = range(len(segments)) if rule.any_peer else segments.indices_within(rule.ip)
             for index in targets:
-                result[index] = result[index] | conns
-        return result
+                previous = result.get(index)
+                result[index] = conns if previous is None else previous | conns
+        return sorted(result.items())
 
     def external_edges(self) -> Iterator[tuple[str, int, int, ConnSet]]:
         """(direction, class, segment index, conns): ``EGRESS`` is class → external,
@@ -416,9 +448,8 @@ class Engine:
                 profile = memo.get(key)
                 if profile is None:
                     profile = memo[key] = self._ip_profile(rules, segments, named)
-                for segment, conns in enumerate(profile):
-                    if not conns.is_empty:
-                        yield direction, index, segment, conns
+                for segment, conns in profile:
+                    yield direction, index, segment, conns
 
     # ------------------------------------------------------------------ virtual peers
     def ingress_from(self, dst: int, namespace: str, namespace_labels: Mapping[str, str],
@@ -458,9 +489,10 @@ class Engine:
         return bool((self.isolated[direction] >> self.class_of[id(workload)].index) & 1)
 
     def selecting_policies(self, workload: Workload, direction: str) -> list[Policy]:
+        """The policies that select the workload for the direction, in input order."""
         index = self.class_of[id(workload)].index
         return [
-            p for p in self.model.policies
+            p for p in self._policies_by_namespace.get(workload.namespace, ())
             if p.affects(direction) and (self.selected[id(p)] >> index) & 1
         ]
 

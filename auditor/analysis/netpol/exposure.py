@@ -20,10 +20,11 @@ is no container to resolve them against.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .conns import ALL, NONE, PROTOCOLS, ConnSet
-from .engine import Engine, port_conns
+from .engine import CompiledRule, Engine, bits, gc_paused, port_conns
 from .model import (
     EGRESS,
     INGRESS,
@@ -258,16 +259,43 @@ def _entire_cluster_conns(policies: list[Policy], direction: str) -> ExposureCon
     return result
 
 
-def _rep_conns(engine: Engine, workload: Workload, rep: Representative, direction: str) -> ExposureConns:
-    result = EMPTY_EXPOSURE
-    for policy in engine.selecting_policies(workload, direction):
-        for rule in policy.rules(direction):
-            if rule.peers is None or not any(rep.admitted_by(p, policy.namespace) for p in rule.peers):
+def _admitting_rules(engine: Engine, reps: list[Representative]) -> list[list[CompiledRule]]:
+    """For each representative, the compiled rules that admit it (indexed by selector keys
+    rather than tried one by one): a rule without peers admits everyone; a peer admits a
+    representative when its namespace part and its pod part each fully match."""
+    universal: list[CompiledRule] = []
+    buckets: dict[tuple, list[CompiledRule]] = defaultdict(list)
+    for rule in engine.rules:
+        if rule.any_peer:
+            universal.append(rule)
+            continue
+        for peer in rule.spec.peers or ():
+            if not peer.selects_pods:
                 continue
-            if direction == EGRESS:
-                result = result | _rule_conns_unresolved(rule.ports)
+            ns = peer.namespace_selector
+            if ns is None:
+                ns_key: tuple = ("name", rule.policy.namespace)
+            elif ns.is_empty:
+                ns_key = ("any",)
             else:
-                result = result | ExposureConns(port_conns(rule.ports, workload.named_ports))
+                ns_key = ("sel", _requirement_strings(ns))
+            pod = peer.pod_selector
+            pod_key: tuple = ("any",) if pod is None or pod.is_empty else ("sel", _requirement_strings(pod))
+            bucket = buckets[(ns_key, pod_key)]
+            if not bucket or bucket[-1] is not rule:
+                bucket.append(rule)
+    result = []
+    for rep in reps:
+        ns_keys = [("any",), ("sel", _requirement_strings(rep.namespace_selector))]
+        if rep.namespace:
+            ns_keys.append(("name", rep.namespace))
+        pod_keys = [("any",), ("sel", _requirement_strings(rep.pod_selector))]
+        found: dict[int, CompiledRule] = {r.id: r for r in universal}
+        for ns_key in ns_keys:
+            for pod_key in pod_keys:
+                for rule in buckets.get((ns_key, pod_key), ()):
+                    found[rule.id] = rule
+        result.append([found[k] for k in sorted(found)])
     return result
 
 
@@ -275,31 +303,52 @@ def exposure_analysis(engine: Engine, ip_lines: dict[tuple[str, str], list[tuple
     """The exposed workloads with their lines. ``ip_lines``: (workload display, direction) →
     (range text, conns text) from the connection list."""
     reps = representatives(engine)
+    # (direction, class) → rep index → the rules (of policies selecting the class) admitting it
+    contributions: dict[tuple[str, int], dict[int, list[CompiledRule]]] = defaultdict(dict)
+    for rep_index, rules in enumerate(_admitting_rules(engine, reps)):
+        for rule in rules:
+            for class_index in bits(engine.selected[id(rule.policy)]):
+                per_rep = contributions[(rule.spec.direction, class_index)]
+                per_rep.setdefault(rep_index, []).append(rule)
+    unresolved: dict[int, ExposureConns] = {}
+    per_class: dict[tuple[str, int], list[tuple[str, str]]] = {}
     result = []
     for workload in engine.model.workloads:
+        index = engine.class_of[id(workload)].index
         item = WorkloadExposure(workload, {})
         listed = False
         for direction in (INGRESS, EGRESS):
             protected = engine.is_isolated(workload, direction)
             item.protected[direction] = protected
-            lines = item.lines[direction]
             if not protected:
                 listed = True
-                lines.append(("entire-cluster", "All Connections"))
+                item.lines[direction].append(("entire-cluster", "All Connections"))
                 continue
-            policies = engine.selecting_policies(workload, direction)
-            general = _entire_cluster_conns(policies, direction)
-            if direction == INGRESS:
-                general = _resolve_names(general, workload)
-            if not general.is_empty:
+            lines = per_class.get((direction, index))
+            if lines is None:
+                lines = per_class[(direction, index)] = []
+                policies = engine.selecting_policies(workload, direction)
+                general = _entire_cluster_conns(policies, direction)
+                if direction == INGRESS:
+                    general = _resolve_names(general, workload)
+                if not general.is_empty:
+                    lines.append(("entire-cluster", str(general)))
+                for rep_index, rules in sorted(contributions.get((direction, index), {}).items()):
+                    conns = EMPTY_EXPOSURE
+                    for rule in rules:
+                        if direction == EGRESS:
+                            part = unresolved.get(rule.id)
+                            if part is None:
+                                part = unresolved[rule.id] = _rule_conns_unresolved(rule.spec.ports)
+                        else:
+                            part = ExposureConns(port_conns(rule.spec.ports, workload.named_ports))
+                        conns = conns | part
+                    if conns.is_empty or (not general.is_empty and conns <= general):
+                        continue
+                    lines.append((str(reps[rep_index]), str(conns)))
+            if lines:
                 listed = True
-                lines.append(("entire-cluster", str(general)))
-            for rep in reps:
-                conns = _rep_conns(engine, workload, rep, direction)
-                if conns.is_empty or (not general.is_empty and conns <= general):
-                    continue
-                listed = True
-                lines.append((str(rep), str(conns)))
+                item.lines[direction].extend(lines)
         if listed:
             for direction in (INGRESS, EGRESS):
                 item.lines[direction].extend(ip_lines.get((workload.display, direction), []))
@@ -309,6 +358,11 @@ def exposure_analysis(engine: Engine, ip_lines: dict[tuple[str, str], list[tuple
 
 def exposure_text(engine: Engine, connlist: list) -> str:
     """The exposure section of the report, after the connection list (upstream txt format)."""
+    with gc_paused():
+        return _exposure_text(engine, connlist)
+
+
+def _exposure_text(engine: Engine, connlist: list) -> str:
     ip_lines: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for conn in connlist:
         if isinstance(conn.src, tuple):

@@ -35,15 +35,26 @@ class Exposure:
     via: list[str] = field(default_factory=list)  #: ``Ingress ns/name`` ... (sorted)
 
 
-def service_workloads(service: Service, workloads: list[Workload]) -> list[Workload]:
-    """Workloads a Service selects (a Service without selector selects none)."""
+def service_workloads(service: Service, workloads: list[Workload] | dict[str, list[Workload]]) -> list[Workload]:
+    """Workloads a Service selects (a Service without selector selects none). ``workloads``
+    may be a list or a namespace → workloads index."""
     if not service.selector:
         return []
+    candidates = (
+        workloads.get(service.namespace, []) if isinstance(workloads, dict) else workloads
+    )
     return [
-        w for w in workloads
+        w for w in candidates
         if w.namespace == service.namespace
         and all(w.labels.get(k) == v for k, v in service.selector.items())
     ]
+
+
+def workloads_by_namespace(workloads: list[Workload]) -> dict[str, list[Workload]]:
+    index: dict[str, list[Workload]] = defaultdict(list)
+    for workload in workloads:
+        index[workload.namespace].append(workload)
+    return index
 
 
 def _access_ports(ports: tuple[ServicePort, ...], wanted: int | str | None) -> list[int | str]:
@@ -86,8 +97,11 @@ def front_door_exposures(engine: Engine) -> list[Exposure]:
     """Workloads reachable through Ingresses and Routes, with what their policies admit."""
     model = engine.model
     doors: list[FrontDoor] = [d for d in model.front_doors if d.backends]
+    if not doors:
+        return []
+    by_namespace = workloads_by_namespace(model.workloads)
     services = {
-        (s.namespace, s.name): s for s in model.services if service_workloads(s, model.workloads)
+        (s.namespace, s.name): s for s in model.services if service_workloads(s, by_namespace)
     }
     if not doors or not services:
         return []
@@ -98,7 +112,7 @@ def front_door_exposures(engine: Engine) -> list[Exposure]:
             if service is None:
                 continue
             access = _access_ports(service.ports, backend.port)
-            for workload in service_workloads(service, model.workloads):
+            for workload in service_workloads(service, by_namespace):
                 numbers = _pod_tcp_ports(workload, access)
                 wanted = ConnSet.of("TCP", [(n, n) for n in numbers]) if numbers else NONE
                 item = found.setdefault(id(workload), Exposure(workload, NONE))
@@ -143,6 +157,7 @@ def service_exposures(engine: Engine) -> list[ServiceExposure]:
 
     model = engine.model
     segments = engine.segments(INGRESS)
+    by_namespace = workloads_by_namespace(model.workloads)
     out: list[ServiceExposure] = []
     profiles: dict = {}
     for service in model.services:
@@ -153,7 +168,7 @@ def service_exposures(engine: Engine) -> list[ServiceExposure]:
             if access is None:
                 continue
             protocol = port.protocol if port.protocol in ("TCP", "UDP", "SCTP") else "TCP"
-            for workload in service_workloads(service, model.workloads):
+            for workload in service_workloads(service, by_namespace):
                 if isinstance(access, str):
                     named = workload.named_port(access)
                     if named is None:
@@ -170,7 +185,7 @@ def service_exposures(engine: Engine) -> list[ServiceExposure]:
                     profile = profiles[(rules, named)] = engine._ip_profile(rules, segments, named)
                 admitted = [
                     (segments.ranges[i], conns & wanted)
-                    for i, conns in enumerate(profile)
+                    for i, conns in profile
                     if not (conns & wanted).is_empty
                 ]
                 out.append(ServiceExposure(service, port, workload, wanted, admitted))

@@ -12,6 +12,7 @@ import bisect
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 IPRange = tuple[int, int, int]  #: (4 or 6, first, last)
 
@@ -60,6 +61,7 @@ def format_address(version: int, value: int) -> str:
     return str(ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value))
 
 
+@lru_cache(maxsize=65536)
 def format_range(item: IPRange) -> str:
     """``10.0.0.0-10.255.255.255`` (always a dash range, as the connlist format writes it)."""
     version, lo, hi = item

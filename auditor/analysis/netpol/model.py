@@ -9,6 +9,7 @@ a peer the API server would reject, pods of one owner that disagree on labels) b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ...inventory import Inventory, PodTemplate, Resource
@@ -64,7 +65,7 @@ class Workload:
     def key(self) -> tuple[str, str, str]:
         return (self.namespace, self.name, self.kind)
 
-    @property
+    @cached_property
     def display(self) -> str:
         """``ns/name[Kind]``: the connlist name of the workload."""
         return f"{self.namespace}/{self.name}[{self.kind}]"
@@ -80,8 +81,10 @@ class Workload:
                 return port
         return None
 
-    @property
+    @cached_property
     def named_ports(self) -> tuple[tuple[str, str, int], ...]:
+        """(name, protocol, number) of every named container port, sorted; the first
+        container port with a name wins."""
         seen: dict[str, ContainerPort] = {}
         for port in self.ports:
             if port.name and port.name not in seen:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .connlist import Connection, sorted_connections
-from .engine import Engine
+from .engine import Engine, gc_paused
 from .exposure import exposure_text, unprotected
 from .ingress import INGRESS_CONTROLLER
 from .model import EGRESS, Workload
@@ -186,7 +186,8 @@ def matrix(engine: Engine) -> tuple[list[str], dict[tuple[str, str], Cell]]:
 
 
 def render_matrix(engine: Engine, fmt: str) -> str:
-    names, cells = matrix(engine)
+    with gc_paused():
+        names, cells = matrix(engine)
     rows = names + [EXTERNAL]
     if fmt == "json":
         return json.dumps(
