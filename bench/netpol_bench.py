@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     scales = [tuple(int(x) for x in s.split(":")) for s in (args.scale or ["50:1000:200", "250:5000:1000", "500:10000:2000"])]
     print(f"python {platform.python_version()} on {platform.machine()} ({platform.system()})")
     header = (f"{'ns':>4} {'workloads':>9} {'policies':>8} {'input':>8} {'conns':>8} | CPU s: {'parse':>6} {'build':>6} "
-              f"{'list':>6} {'reach':>6} {'rules':>6} | peak MiB: {'parse':>6} {'build':>6} {'list':>6} {'reach':>6} {'rules':>6}")
+              f"{'list':>6} {'reach':>6} {'rules':>6} | peak MiB: {'parse':>6} {'build':>6} {'list':>6} {'reach':>6} {'rules':>6}"
+              "  (reach: KiB)")
     print(header)
     results = []
     for namespaces, workloads, policies in scales:
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         s, m = r["cpu_seconds"], r["peak_mib"]
         print(f"{r['namespaces']:>4} {r['workloads']:>9} {r['policies']:>8} {r['input_bytes'] / 2**20:>6.1f}MB {r['connections']:>8} | "
               f"       {s['parse']:>6.2f} {s['build']:>6.2f} {s['list']:>6.2f} {s['reach_query']:>6.3f} {s['rules']:>6.2f} | "
-              f"{m['parse']:>16.1f} {m['build']:>6.1f} {m['list']:>6.1f} {m['reach_query']:>6.2f} {m['rules']:>6.1f}", flush=True)
+              f"{m['parse']:>16.1f} {m['build']:>6.1f} {m['list']:>6.1f} {m['reach_query'] * 1024:>6.1f} {m['rules']:>6.1f}", flush=True)
         w = r["seconds"]
         print(f"{'':>45}wall s: {w['parse']:>6.2f} {w['build']:>6.2f} {w['list']:>6.2f} {w['reach_query']:>6.3f} {w['rules']:>6.2f}"
               f"   (reach incl. engine build: {w['reach_with_build']:.2f} s)", flush=True)

@@ -274,3 +274,10 @@ def test_service_without_selector_exposes_nothing():
          "spec": {"defaultBackend": {"service": {"name": "ext", "port": {"number": 80}}}}},
     ]
     assert not any(s == "{ingress-controller}" for s, d in edges(*objs))
+
+
+def test_a_policy_declared_twice_counts_once_as_the_last_one():
+    first = policy("x", "p", policyTypes=["Ingress"], ingress=[{"ports": [{"port": 1}]}])
+    again = policy("x", "p", policyTypes=["Ingress"], ingress=[{"ports": [{"port": 2}]}])
+    got = edges(*base(), first, again)
+    assert got[(C, A)] == "TCP 2"

@@ -597,6 +597,16 @@ def namespace_labels(name: str, resource: Resource | None) -> dict[str, str]:
     return labels
 
 
+def _last_of_each(inventory: Inventory, kind: str, group: str | None = None) -> list[Resource]:
+    """Objects of a kind, one per identity: a manifest declared twice counts once, as the
+    last one applied (the inventory reports the duplicate itself)."""
+    found: dict[tuple, Resource] = {}
+    for resource in inventory.of_kind(kind):
+        if group is None or resource.group == group:
+            found[resource.key] = resource
+    return list(found.values())
+
+
 def build_model(inventory: Inventory, pod_level: bool = False) -> NetpolModel:
     """Parse the NetworkPolicy-relevant objects of an inventory.
 
@@ -639,10 +649,10 @@ def build_model(inventory: Inventory, pod_level: bool = False) -> NetpolModel:
             ))
     for workload in workloads.values():
         namespace_objects.setdefault(workload.namespace, None)
-    policies = [parse_policy(r, notes) for r in inventory.of_kind("NetworkPolicy") if r.group == "networking.k8s.io"]
-    services = [parse_service(r) for r in inventory.of_kind("Service") if r.group == ""]
-    front_doors = [parse_ingress(r, notes) for r in inventory.of_kind("Ingress")]
-    front_doors += [parse_route(r, notes) for r in inventory.of_kind("Route")]
+    policies = [parse_policy(r, notes) for r in _last_of_each(inventory, "NetworkPolicy", "networking.k8s.io")]
+    services = [parse_service(r) for r in _last_of_each(inventory, "Service", "")]
+    front_doors = [parse_ingress(r, notes) for r in _last_of_each(inventory, "Ingress")]
+    front_doors += [parse_route(r, notes) for r in _last_of_each(inventory, "Route")]
     namespaces = {
         name: namespace_labels(name, resource) for name, resource in sorted(namespace_objects.items())
     }
