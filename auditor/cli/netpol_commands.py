@@ -84,6 +84,8 @@ def list_command(paths, default_namespace, strict, max_file_size, quiet, fmt, ex
     ingress controller sending traffic of Ingress and Route objects. CONNS is
     "All Connections" or protocol groups such as "TCP 80,8080-8090,UDP 53".
     """
+    if exposure and fmt not in ("txt", "json"):
+        raise click.UsageError("--exposure works with --format txt or json")
     engine = _engine(paths, default_namespace, strict, max_file_size, quiet)
     _write(render_list(engine, fmt, exposure), output)
     sys.exit(EXIT_OK)

@@ -281,3 +281,51 @@ def test_a_policy_declared_twice_counts_once_as_the_last_one():
     again = policy("x", "p", policyTypes=["Ingress"], ingress=[{"ports": [{"port": 2}]}])
     got = edges(*base(), first, again)
     assert got[(C, A)] == "TCP 2"
+
+
+def test_malformed_objects_never_crash_the_analysis():
+    from auditor.analysis.netpol.exposure import exposure_report
+    from auditor.analysis.netpol.render import render_list, render_matrix
+    from auditor.engine.rules import load_pack
+    from auditor.inventory import Inventory
+    from auditor.pipeline import ScanOptions, scan_inventory
+    from auditor.resources import builtin_policy_dir
+
+    np_ = "networking.k8s.io/v1"
+    weird = [
+        {"apiVersion": np_, "kind": "NetworkPolicy", "metadata": {"name": "a", "namespace": "x"}, "spec": []},
+        {"apiVersion": np_, "kind": "NetworkPolicy", "metadata": {"name": "b", "namespace": "x"},
+         "spec": {"podSelector": "app=a", "policyTypes": ["Sideways", 3], "ingress": {"from": []}}},
+        {"apiVersion": np_, "kind": "NetworkPolicy", "metadata": {"name": "c", "namespace": "x"},
+         "spec": {"ingress": [None, "x", {"from": "all", "ports": {"port": 80}},
+                              {"from": [{"ipBlock": {"cidr": "999.0.0.0/8", "except": "no"}},
+                                        {"ipBlock": "10.0.0.0/8"},
+                                        {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["bad", "11.0.0.0/8"]}},
+                                        {"podSelector": {"matchExpressions": "x"}},
+                                        {"namespaceSelector": {"matchLabels": ["a"]}},
+                                        {"podSelector": {}, "ipBlock": {"cidr": "1.2.3.4/32"}}],
+                               "ports": ["80", {"port": 1.5}, {"port": True}, {"protocol": "tcp", "port": 80},
+                                         {"port": 0}, {"port": 80, "endPort": 70}, {"endPort": 90},
+                                         {"port": "http", "endPort": 90}, {"port": 80, "endPort": "x"}]}],
+                  "egress": [{"to": [{"ipBlock": {"cidr": "::/0"}}], "ports": [{"port": "dns"}]}]}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "x", "labels": ["a"],
+                                                         "ownerReferences": "x"},
+         "spec": {"containers": [{"name": "c", "ports": [{"containerPort": "80"}, "x", {"containerPort": 81, "name": 5}]}],
+                  "initContainers": "x"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "x"},
+         "spec": {"type": "NodePort", "selector": {"a": "b"}, "ports": [None, {"port": "x", "targetPort": True}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "t", "namespace": "x"}, "spec": "x"},
+        {"apiVersion": np_, "kind": "Ingress", "metadata": {"name": "i", "namespace": "x"},
+         "spec": {"defaultBackend": "x", "rules": [None, {"http": {"paths": [None, {"backend": {"service": {"name": "s", "port": "x"}}}]}}]}},
+        {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "r", "namespace": "x"},
+         "spec": {"to": "x", "port": {"targetPort": None}, "alternateBackends": [None, {"kind": "Deployment", "name": "d"}]}},
+    ]
+    inventory = Inventory.from_dicts(weird)
+    e = engine(*weird)
+    for fmt in ("txt", "json", "csv", "md", "dot", "mermaid"):
+        render_list(e, fmt, exposure=fmt in ("txt", "json"))
+    render_matrix(e, "txt")
+    exposure_report(e)
+    rules = load_pack(builtin_policy_dir() / "netpol.yaml").rules
+    result = scan_inventory(inventory, rules, ScanOptions())
+    assert {f.rule for f in result.findings} >= {"KA-NET-014"}

@@ -328,7 +328,7 @@ def _dns_allowed(engine: Engine, index: int, dns_classes: list[int]) -> bool:
         return True
     segments = engine.segments(EGRESS)
     rules = engine.governing[EGRESS][index]
-    return any(not (conns & DNS).is_empty for _, conns in engine._ip_profile(rules, segments))
+    return any(not (conns & DNS).is_empty for _, conns in engine.ip_profile(rules, segments))
 
 
 @analyzer("netpol.egress_without_dns")

@@ -413,7 +413,7 @@ class Engine:
             setattr(self, "_segments_" + direction, cached)
         return cached
 
-    def _ip_profile(
+    def ip_profile(
         self, rules: tuple[int, ...] | None, segments: Segments, named: NamedPorts | None = None
     ) -> list[tuple[int, ConnSet]]:
         """The segments the rules admit, as sorted (segment index, connections) pairs.
@@ -447,7 +447,7 @@ class Engine:
                 key = (rules, named)
                 profile = memo.get(key)
                 if profile is None:
-                    profile = memo[key] = self._ip_profile(rules, segments, named)
+                    profile = memo[key] = self.ip_profile(rules, segments, named)
                 for segment, conns in profile:
                     yield direction, index, segment, conns
 

@@ -182,7 +182,7 @@ def service_exposures(engine: Engine) -> list[ServiceExposure]:
                 named = engine.classes[index].named
                 profile = profiles.get((rules, named))
                 if profile is None:
-                    profile = profiles[(rules, named)] = engine._ip_profile(rules, segments, named)
+                    profile = profiles[(rules, named)] = engine.ip_profile(rules, segments, named)
                 admitted = [
                     (segments.ranges[i], conns & wanted)
                     for i, conns in profile
