@@ -73,7 +73,12 @@ def scan_inventory(
     config = options.config
     if config.skip_namespaces:
         skipped = set(config.skip_namespaces)
-        findings = [f for f in findings if f.resource.namespace not in skipped]
+        findings = [
+            f
+            for f in findings
+            if f.resource.namespace not in skipped
+            and not (f.resource.kind == "Namespace" and f.resource.name in skipped)
+        ]
     for finding in findings:
         override = config.rules.severity.get(finding.rule)
         if override is not None:

@@ -46,6 +46,21 @@ EXPECTED: dict[str, set[str]] = {
         | _each("KA-CTR-010", ["StatefulSet default/mysql"])  # MYSQL_ROOT_PASSWORD literal
     ),
     "KA-INV": set(),
+    "KA-NET": {
+        # kube-system has no NetworkPolicy (no Namespace manifest: an implied Namespace)
+        "KA-NET-001 Namespace kube-system",
+        # default-deny blocks egress and nothing allows DNS
+        "KA-NET-011 Deployment default/counter",
+        "KA-NET-011 Deployment default/redis",
+        "KA-NET-011 Pod default/rooter",
+        "KA-NET-011 StatefulSet default/mysql",
+        # no namespace is labelled project=sample-project
+        "KA-NET-010 NetworkPolicy default/sample-network-policy",
+        # the Dashboard is published on a NodePort and no ingress policy guards it
+        "KA-NET-012 Deployment kube-system/kubernetes-dashboard",
+        # the Ingress sends TCP 5000 to pods whose only ingress policy is default-deny
+        "KA-NET-013 Ingress default/counter",
+    },
     "KA-RBAC": {
         # admin-user (a ServiceAccount, not a system identity) is bound to cluster-admin
         "KA-RBAC-001 ClusterRoleBinding admin-user",

@@ -27,6 +27,7 @@ BUILTIN_ANALYZER_MODULES: tuple[str, ...] = (
     "auditor.analysis.inventory_checks",
     "auditor.analysis.serviceaccounts",
     "auditor.analysis.rbac.analyzers",
+    "auditor.analysis.netpol.analyzers",
 )
 
 

@@ -116,7 +116,8 @@ def policy_option(func):
 
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to :data:`main`."""
-    from . import rbac_commands, scan_commands  # noqa: F401
+    # one import per command module; each registers its commands on `main`
+    from . import netpol_commands, rbac_commands, scan_commands  # noqa: F401
 
 
 _register_commands()

@@ -122,6 +122,33 @@ class Inventory:
                 templates.append(template)
         return templates
 
+    def namespace_resource(self, name: str) -> Resource:
+        """The Namespace object of ``name``: declared, or implied by the objects in it.
+
+        Findings about a namespace need an object to sit on whether or not the manifests
+        declare it; an implied Namespace keeps their identity (``Namespace name``) stable
+        however the objects in it are ordered, and cites the first object in it as source.
+        """
+        declared = self.get("Namespace", name)
+        if declared is not None:
+            return declared
+        implied = self._implied_namespaces.get(name)
+        if implied is None:
+            first = next((r for r in self.resources if r.namespace == name), None)
+            source = first.source if first is not None else Location("<implied>")
+            implied = Resource(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                None,
+                source,
+                implied=True,
+            )
+            self._implied_namespaces[name] = implied
+        return implied
+
+    @cached_property
+    def _implied_namespaces(self) -> dict[str, Resource]:
+        return {}
+
     @cached_property
     def namespaces(self) -> dict[str, Resource | None]:
         """Namespace name → its Namespace object, or ``None`` when only implied by objects."""

@@ -15,15 +15,22 @@ class Resource:
     for cluster-scoped kinds and otherwise always set (defaulted when the manifest omits it).
     """
 
-    __slots__ = ("obj", "api_version", "kind", "name", "namespace", "source", "group", "key")
+    __slots__ = (
+        "obj", "api_version", "kind", "name", "namespace", "source", "group", "key", "implied",
+    )
 
     def __init__(
         self,
         obj: dict[str, Any],
         namespace: str | None,
         source: Location,
+        implied: bool = False,
     ) -> None:
         self.obj = obj
+        #: True for objects the input implies but does not declare (a namespace that
+        #: objects live in without a Namespace manifest); findings on them cite the
+        #: first object that implies them
+        self.implied = implied
         self.api_version: str = obj["apiVersion"]
         self.kind: str = obj["kind"]
         metadata = obj.get("metadata")

@@ -170,4 +170,6 @@ def test_skip_namespaces(tmp_path):
     config = _config(tmp_path, "skipNamespaces: [kube-system, monitoring]\n")
     result = _scan(config, pod(LATEST, name="a", namespace="kube-system"),
                    pod(LATEST, name="b", namespace="shop"), pod(LATEST, name="c"))
-    assert {f.resource.name for f in result.findings} == {"b", "c"}
+    assert {f.resource.name for f in result.findings if f.resource.kind == "Pod"} == {"b", "c"}
+    about = {(f.resource.kind, f.resource.namespace or f.resource.name) for f in result.findings}
+    assert ("Namespace", "kube-system") not in about  # findings about a skipped namespace too
