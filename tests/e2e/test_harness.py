@@ -113,6 +113,9 @@ def test_stop_leaves_no_process_behind(tmp_path):
     server.stop()
     assert server.pids == []
     assert all(_gone(p) for p in pids), f"leaked: {pids}"
+    # Both exited on SIGTERM (etcd re-raises it), without needing SIGKILL.
+    assert set(server.exit_codes) == {"kube-apiserver", "etcd"}
+    assert -signal.SIGKILL not in server.exit_codes.values(), server.exit_codes
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])

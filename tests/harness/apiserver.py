@@ -144,11 +144,21 @@ def find_binaries() -> Binaries:
 # -------------------------------------------------------------- small helpers
 
 
-def free_port() -> int:
-    """Ask the kernel for a free loopback TCP port (the caller binds it soon after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Ask the kernel for ``count`` distinct free loopback TCP ports.
+
+    The sockets are held open together so the same port cannot come back
+    twice; another process may still take one before the server binds it,
+    which :meth:`KubeAPIServer.start` detects and retries.
+    """
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def last_error(path: Path) -> str:
@@ -232,6 +242,8 @@ class KubeAPIServer:
         self._admin_cert: tuple[Path, Path] | None = None
         self._etcd = None
         self._apiserver = None
+        #: Exit code of each stopped process by binary name; -9 means SIGTERM was not enough.
+        self.exit_codes: dict[str, int] = {}
 
     # -- lifecycle -------------------------------------------------------
 
@@ -283,11 +295,11 @@ class KubeAPIServer:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _stop_processes(self) -> None:
-        # The API server first: it would otherwise log etcd connection errors while exiting.
+        # The API server first: etcd's graceful stop waits for the API server's watches.
         for attr in ("_apiserver", "_etcd"):
             proc = getattr(self, attr)
             if proc is not None:
-                procs.stop(proc)
+                self.exit_codes[proc.args[0].rsplit("/", 1)[-1]] = procs.stop(proc)
                 setattr(self, attr, None)
 
     # -- setup -----------------------------------------------------------
@@ -309,7 +321,7 @@ class KubeAPIServer:
         (d / "sa.pub").write_bytes(sa_pub)
 
     def _start_once(self) -> None:
-        etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+        etcd_port, peer_port, api_port = free_ports(3)
         self._start_etcd(etcd_port, peer_port)
         self._start_apiserver(etcd_port, api_port)
         self.url = f"https://127.0.0.1:{api_port}"

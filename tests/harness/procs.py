@@ -74,8 +74,11 @@ def start(argv: Sequence[str], log_path: Path, cwd: Path) -> subprocess.Popen:
     return proc
 
 
-def stop(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
-    """SIGTERM the process group, SIGKILL it after ``grace`` seconds, and reap the leader."""
+def stop(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> int:
+    """SIGTERM the process group, SIGKILL it after ``grace`` seconds; reap and return the exit code.
+
+    An exit code of ``-SIGKILL`` means the process ignored SIGTERM for ``grace`` seconds.
+    """
     try:
         if proc.poll() is None:
             _signal_group(proc.pid, signal.SIGTERM)
@@ -85,7 +88,7 @@ def stop(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
                 pass
         # Also reaches any stragglers left in the group after the leader exited.
         _signal_group(proc.pid, signal.SIGKILL)
-        proc.wait()
+        return proc.wait()
     finally:
         with _lock:
             _live.pop(proc.pid, None)
@@ -103,9 +106,13 @@ def group_alive(pgid: int) -> bool:
 
 
 def stop_all() -> None:
-    """Stop every process started here that is still tracked (atexit / signal path)."""
+    """Stop every process started here that is still tracked (atexit / signal path).
+
+    Newest first: kube-apiserver must go before etcd, or etcd waits for the
+    API server's open watches and the API server for etcd, until SIGKILL.
+    """
     with _lock:
-        procs = list(_live.values())
+        procs = list(_live.values())[::-1]
     for proc in procs:
         stop(proc, grace=3.0)
 
