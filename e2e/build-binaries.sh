@@ -57,7 +57,7 @@ prepare_go() {
   # CGO off: a static binary, and no C toolchain needed (upstream builds these the same way).
   export CGO_ENABLED=0
   # -mod=mod: let the throwaway module resolve and record its own requirements.
-  export GOFLAGS="-mod=mod ${GOFLAGS:-}"
+  export GOFLAGS="${GOFLAGS:-} -mod=mod"
   GOPROXY_URL="$(go env GOPROXY | tr ',|' '\n\n' | grep -E '^https?://' | head -n1 || true)"
   GOPROXY_URL="${GOPROXY_URL:-https://proxy.golang.org}"
 }
