@@ -21,8 +21,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 
-from harness import rbac  # noqa: E402
-from harness.apiserver import HarnessError, KubeAPIServer, find_binaries  # noqa: E402
+from harness import rbac
+from harness.apiserver import HarnessError, KubeAPIServer, find_binaries
 
 
 def main(argv: list[str]) -> int:

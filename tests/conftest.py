@@ -15,7 +15,7 @@ import pytest
 # Make ``harness`` importable whatever pytest's import mode is.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness.apiserver import HarnessError, KubeAPIServer, require_binaries  # noqa: E402
+from harness.apiserver import HarnessError, KubeAPIServer, require_binaries
 
 
 def pytest_configure(config):

@@ -11,10 +11,9 @@ import time
 import uuid
 
 import pytest
+from harness.apiserver import pinned_kubernetes_version
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-
-from harness.apiserver import pinned_kubernetes_version
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +55,7 @@ def test_version_matches_pin(kube_apiserver):
 def test_kubeconfig_has_admin_context(kube_apiserver):
     from kubernetes import config
 
-    contexts, active = config.list_kube_config_contexts(str(kube_apiserver.kubeconfig))
+    _, active = config.list_kube_config_contexts(str(kube_apiserver.kubeconfig))
     assert active["name"] == "kube-auditor-e2e"
     me = client.AuthenticationV1Api(kube_apiserver.api_client()).create_self_subject_review(
         client.V1SelfSubjectReview()
@@ -76,7 +75,8 @@ def test_create_namespace_serviceaccount_configmap_pod(kube_apiserver, core, e2e
         ns, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="scanner"))
     )
     core.create_namespaced_config_map(
-        ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="settings"), data={"mode": "audit"})
+        ns,
+        client.V1ConfigMap(metadata=client.V1ObjectMeta(name="settings"), data={"mode": "audit"}),
     )
     pod = client.V1Pod(
         metadata=client.V1ObjectMeta(name="web"),
@@ -115,7 +115,9 @@ def _sar(kube_apiserver, user, groups, ns, verb, resource):
         spec=client.V1SubjectAccessReviewSpec(
             user=user,
             groups=list(groups),
-            resource_attributes=client.V1ResourceAttributes(namespace=ns, verb=verb, resource=resource),
+            resource_attributes=client.V1ResourceAttributes(
+                namespace=ns, verb=verb, resource=resource
+            ),
         )
     )
     api = client.AuthorizationV1Api(kube_apiserver.api_client())
@@ -136,12 +138,18 @@ def test_rbac_denies_user_until_bound(kube_apiserver, rbac_api, e2e_namespace):
         ns,
         client.V1RoleBinding(
             metadata=client.V1ObjectMeta(name="alice-view"),
-            role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="view"),
-            subjects=[client.RbacV1Subject(kind="User", name=user, api_group="rbac.authorization.k8s.io")],
+            role_ref=client.V1RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="view"
+            ),
+            subjects=[
+                client.RbacV1Subject(kind="User", name=user, api_group="rbac.authorization.k8s.io")
+            ],
         ),
     )
     # `view` only grants through aggregation, which the harness performs at startup.
-    assert eventually(lambda: _sar(kube_apiserver, user, ["system:authenticated"], ns, "list", "pods"))
+    assert eventually(
+        lambda: _sar(kube_apiserver, user, ["system:authenticated"], ns, "list", "pods")
+    )
     assert alice.list_namespaced_pod(ns).items == []
     assert _sar(kube_apiserver, user, ["system:authenticated"], ns, "list", "secrets") is False
     with pytest.raises(ApiException) as exc:
@@ -153,7 +161,9 @@ def test_serviceaccount_token_identity_is_enforced(kube_apiserver, e2e_namespace
     ns = e2e_namespace
     kubeconfig = kube_apiserver.kubeconfig_for_service_account(ns, "default")
     sa_client = kube_apiserver.api_client(kubeconfig)
-    me = client.AuthenticationV1Api(sa_client).create_self_subject_review(client.V1SelfSubjectReview())
+    me = client.AuthenticationV1Api(sa_client).create_self_subject_review(
+        client.V1SelfSubjectReview()
+    )
     assert me.status.user_info.username == f"system:serviceaccount:{ns}:default"
     with pytest.raises(ApiException) as exc:
         client.CoreV1Api(sa_client).list_namespaced_config_map(ns)
@@ -175,7 +185,9 @@ def test_pagination_with_limit_and_continue(core, e2e_namespace):
     ns = e2e_namespace
     expected = {f"page-{i:02d}" for i in range(7)}
     for name in expected:
-        core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name)))
+        core.create_namespaced_config_map(
+            ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name))
+        )
 
     seen, pages, token = [], 0, None
     while True:

@@ -7,10 +7,7 @@ regenerating it fails here instead of drifting silently.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
 from harness import rbac
 from harness.apiserver import REPO_ROOT, pinned_kubernetes_version
 
@@ -53,13 +50,34 @@ def test_aggregated_roles_nest(committed):
 
 def test_aggregation_matches_controller_semantics():
     roles = [
-        {"metadata": {"name": "agg"}, "aggregationRule": {"clusterRoleSelectors": [
-            {"matchLabels": {"x": "1"}}, {"matchExpressions": [{"key": "y", "operator": "Exists"}]}]}},
-        {"metadata": {"name": "b", "labels": {"x": "1"}}, "rules": [{"verbs": ["get"], "resources": ["b"]}]},
-        {"metadata": {"name": "a", "labels": {"x": "1", "y": ""}},
-         "rules": [{"verbs": ["get"], "resources": ["a"]}, {"verbs": ["get"], "resources": ["b"]}]},
-        {"metadata": {"name": "c", "labels": {"y": "z"}}, "rules": [{"verbs": ["list"], "resources": ["c"]}]},
-        {"metadata": {"name": "d", "labels": {"x": "2"}}, "rules": [{"verbs": ["*"], "resources": ["*"]}]},
+        {
+            "metadata": {"name": "agg"},
+            "aggregationRule": {
+                "clusterRoleSelectors": [
+                    {"matchLabels": {"x": "1"}},
+                    {"matchExpressions": [{"key": "y", "operator": "Exists"}]},
+                ]
+            },
+        },
+        {
+            "metadata": {"name": "b", "labels": {"x": "1"}},
+            "rules": [{"verbs": ["get"], "resources": ["b"]}],
+        },
+        {
+            "metadata": {"name": "a", "labels": {"x": "1", "y": ""}},
+            "rules": [
+                {"verbs": ["get"], "resources": ["a"]},
+                {"verbs": ["get"], "resources": ["b"]},
+            ],
+        },
+        {
+            "metadata": {"name": "c", "labels": {"y": "z"}},
+            "rules": [{"verbs": ["list"], "resources": ["c"]}],
+        },
+        {
+            "metadata": {"name": "d", "labels": {"x": "2"}},
+            "rules": [{"verbs": ["*"], "resources": ["*"]}],
+        },
     ]
     # Per selector, by name; duplicates (a's second rule == b's rule) kept once.
     assert rbac.aggregated_rules(roles)["agg"] == [

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from harness import procs
 from harness.apiserver import (
     BUILD_HINT,
@@ -130,7 +129,9 @@ def test_killed_owner_leaves_no_process_behind(tmp_path, sig):
         "sys.stdin.read()\n"
     )
     owner = subprocess.Popen(
-        [sys.executable, "-c", owner_code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [sys.executable, "-c", owner_code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         env={**os.environ, "KUBE_AUDITOR_E2E_BIN": str(require_binaries().etcd.parent)},
     )
     try:

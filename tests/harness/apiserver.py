@@ -35,16 +35,24 @@ import ssl
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import yaml
 
 from . import pki, procs, rbac
+from .binaries import (  # noqa: F401  (re-exported: the harness's public API)
+    BUILD_HINT,
+    REPO_ROOT,
+    Binaries,
+    BinariesNotFound,
+    HarnessError,
+    find_binaries,
+    pinned_kubernetes_version,
+    pinned_versions,
+    require_binaries,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VERSIONS_FILE = REPO_ROOT / "e2e" / "versions.env"
 CONTEXT_NAME = "kube-auditor-e2e"
 ADMIN_USER = "kube-auditor-admin"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -53,31 +61,6 @@ SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16"
 DEFAULT_START_TIMEOUT = 60.0
 POLL_INTERVAL = 0.1
 LOG_TAIL_LINES = 25
-BUILD_HINT = "run bash e2e/build-binaries.sh (needs Go)"
-
-
-class HarnessError(RuntimeError):
-    """Any failure of the harness; the first line of the message says what and why."""
-
-
-class BinariesNotFound(HarnessError):
-    """kube-apiserver or etcd is not where the harness looks for it."""
-
-
-def require_binaries() -> "Binaries":
-    """:func:`find_binaries` with the pytest policy: fail with CI=true, skip otherwise.
-
-    CI must never go green by skipping every e2e test; a developer without Go
-    should still be able to run the rest of the suite.
-    """
-    import pytest
-
-    try:
-        return find_binaries()
-    except BinariesNotFound as exc:
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
 
 
 class PortInUse(HarnessError):
@@ -86,59 +69,6 @@ class PortInUse(HarnessError):
 
 class ServerNotReady(HarnessError):
     """A server exited or did not become ready in time."""
-
-
-# ----------------------------------------------------------------- versions
-
-
-def pinned_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
-    """Parse e2e/versions.env (KEY=value lines), the single source of the pinned versions."""
-    versions: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            versions[key.strip()] = value.strip().strip("\"'")
-    return versions
-
-
-def pinned_kubernetes_version() -> str:
-    """The Kubernetes release the binaries are built from, e.g. ``v1.37.2``."""
-    return pinned_versions()["K8S_VERSION"]
-
-
-# ----------------------------------------------------------------- binaries
-
-
-@dataclass(frozen=True)
-class Binaries:
-    """Paths of the two control-plane executables."""
-
-    kube_apiserver: Path
-    etcd: Path
-
-
-def default_cache_dir() -> Path:
-    """Where e2e/build-binaries.sh puts the binaries for the pinned version."""
-    root = os.environ.get("KUBE_AUDITOR_E2E_CACHE") or Path.home() / ".cache/kube-auditor/e2e"
-    return Path(root) / pinned_kubernetes_version()
-
-
-def find_binaries() -> Binaries:
-    """Locate the binaries: ``$KUBE_AUDITOR_E2E_BIN`` if set, else the build cache.
-
-    Raises :class:`BinariesNotFound` with a one-line reason naming the fix.
-    """
-    explicit = os.environ.get("KUBE_AUDITOR_E2E_BIN")
-    directory = Path(explicit) if explicit else default_cache_dir()
-    where = f"KUBE_AUDITOR_E2E_BIN={explicit}" if explicit else str(directory)
-    found = {}
-    for name in ("kube-apiserver", "etcd"):
-        path = directory / name
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise BinariesNotFound(f"{name} not built: {BUILD_HINT} (looked in {where})")
-        found[name] = path
-    return Binaries(kube_apiserver=found["kube-apiserver"], etcd=found["etcd"])
 
 
 # -------------------------------------------------------------- small helpers
@@ -195,7 +125,9 @@ def write_kubeconfig(
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": url, "certificate-authority": str(ca_file)}}],
+        "clusters": [
+            {"name": context, "cluster": {"server": url, "certificate-authority": str(ca_file)}}
+        ],
         "users": [{"name": user, "user": credentials}],
         "contexts": [{"name": context, "context": {"cluster": context, "user": user}}],
         "current-context": context,
@@ -228,7 +160,9 @@ class KubeAPIServer:
         self.binaries = binaries
         self.aggregate_cluster_roles = aggregate_cluster_roles
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kube-auditor-e2e-"))
+        self.workdir = (
+            Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kube-auditor-e2e-"))
+        )
         self.start_timeout = start_timeout or float(
             os.environ.get("KUBE_AUDITOR_E2E_START_TIMEOUT", DEFAULT_START_TIMEOUT)
         )
@@ -247,7 +181,7 @@ class KubeAPIServer:
 
     # -- lifecycle -------------------------------------------------------
 
-    def __enter__(self) -> "KubeAPIServer":
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -258,7 +192,7 @@ class KubeAPIServer:
         """Process ids (= process group ids) of etcd and kube-apiserver, if started."""
         return [p.pid for p in (self._etcd, self._apiserver) if p is not None]
 
-    def start(self, attempts: int = 3) -> "KubeAPIServer":
+    def start(self, attempts: int = 3) -> KubeAPIServer:
         """Start etcd then kube-apiserver and wait for /readyz.
 
         A port taken between choosing it and binding it is retried with fresh
@@ -310,7 +244,8 @@ class KubeAPIServer:
         self._ca = pki.CertificateAuthority()
         self._ca.pair.write(d, "ca")
         self._ca.issue(
-            "kube-apiserver", server=True,
+            "kube-apiserver",
+            server=True,
             dns_names=("localhost", "kubernetes", "kubernetes.default"),
             ip_addresses=("127.0.0.1",),
         ).write(d, "apiserver")
@@ -326,11 +261,19 @@ class KubeAPIServer:
         self._start_apiserver(etcd_port, api_port)
         self.url = f"https://127.0.0.1:{api_port}"
         write_kubeconfig(
-            self.kubeconfig, self.url, self.ca_file, ADMIN_USER,
-            {"client-certificate": str(self._admin_cert[0]), "client-key": str(self._admin_cert[1])},
+            self.kubeconfig,
+            self.url,
+            self.ca_file,
+            ADMIN_USER,
+            {
+                "client-certificate": str(self._admin_cert[0]),
+                "client-key": str(self._admin_cert[1]),
+            },
         )
         deadline = time.monotonic() + self.start_timeout
-        self._wait_until(deadline, "kube-apiserver", self._apiserver, self._api_log, self._apiserver_ready)
+        self._wait_until(
+            deadline, "kube-apiserver", self._apiserver, self._api_log, self._apiserver_ready
+        )
 
     def _start_etcd(self, client_port: int, peer_port: int) -> None:
         client_url = f"http://127.0.0.1:{client_port}"
@@ -399,7 +342,9 @@ class KubeAPIServer:
             if code is not None:
                 tail, last = log_tail(log), last_error(log)
                 if "address already in use" in tail:
-                    raise PortInUse(f"{name} could not bind its port (port clash): {last}\nlog {log}:\n{tail}")
+                    raise PortInUse(
+                        f"{name} could not bind its port (port clash): {last}\nlog {log}:\n{tail}"
+                    )
                 raise ServerNotReady(
                     f"{name} exited with code {code} during startup: {last}\nlog {log}:\n{tail}"
                 )
@@ -442,7 +387,9 @@ class KubeAPIServer:
         self, path: str, method: str = "GET", body: bytes | None = None, content_type: str = ""
     ) -> tuple[int, bytes]:
         port = int(self.url.rsplit(":", 1)[1])
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=self._ssl_context())
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=10, context=self._ssl_context()
+        )
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
@@ -487,7 +434,10 @@ class KubeAPIServer:
         stem = f"user-{uuid.uuid4().hex[:8]}"
         crt, key = self._ca.issue(user, tuple(groups)).write(self.workdir / "pki", stem)
         return write_kubeconfig(
-            self.workdir / f"{stem}.kubeconfig", self.url, self.ca_file, user,
+            self.workdir / f"{stem}.kubeconfig",
+            self.url,
+            self.ca_file,
+            user,
             {"client-certificate": str(crt), "client-key": str(key)},
         )
 
@@ -507,7 +457,10 @@ class KubeAPIServer:
         token = core.create_namespaced_service_account_token(name, namespace, request).status.token
         return write_kubeconfig(
             self.workdir / f"sa-{namespace}-{name}-{uuid.uuid4().hex[:6]}.kubeconfig",
-            self.url, self.ca_file, f"system:serviceaccount:{namespace}:{name}", {"token": token},
+            self.url,
+            self.ca_file,
+            f"system:serviceaccount:{namespace}:{name}",
+            {"token": token},
         )
 
     def ensure_namespace(self, name: str, service_accounts: Sequence[str] = ("default",)) -> str:
@@ -520,7 +473,9 @@ class KubeAPIServer:
         from kubernetes.client.rest import ApiException
 
         core = client.CoreV1Api(self.api_client())
-        objects = [(core.create_namespace, (client.V1Namespace(metadata=client.V1ObjectMeta(name=name)),))]
+        objects = [
+            (core.create_namespace, (client.V1Namespace(metadata=client.V1ObjectMeta(name=name)),))
+        ]
         for sa in service_accounts:
             body = client.V1ServiceAccount(metadata=client.V1ObjectMeta(name=sa))
             objects.append((core.create_namespaced_service_account, (name, body)))

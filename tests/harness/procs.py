@@ -20,8 +20,8 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 #: Seconds between SIGTERM and SIGKILL when stopping a process group.
 STOP_GRACE_SECONDS = 10.0
@@ -33,7 +33,7 @@ _handlers_installed = False
 
 def _pdeathsig_preexec():
     """Return a preexec function setting PR_SET_PDEATHSIG, or None where unsupported."""
-    if not os.uname().sysname == "Linux":
+    if os.uname().sysname != "Linux":
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -66,7 +66,7 @@ def start(argv: Sequence[str], log_path: Path, cwd: Path) -> subprocess.Popen:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_PREEXEC,
+            preexec_fn=_PREEXEC,  # noqa: PLW1509 - only calls prctl(2), resolved before fork
             close_fds=True,
         )
     with _lock:

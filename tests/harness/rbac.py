@@ -99,8 +99,10 @@ def aggregate_cluster_roles(server) -> list[str]:
         if list(map(_norm_rule, rules)) == list(map(_norm_rule, by_name[name].get("rules") or [])):
             continue
         server.request_json(
-            "PATCH", f"{RBAC_API}/clusterroles/{quote(name, safe='')}",
-            {"rules": rules}, content_type="application/merge-patch+json",
+            "PATCH",
+            f"{RBAC_API}/clusterroles/{quote(name, safe='')}",
+            {"rules": rules},
+            content_type="application/merge-patch+json",
         )
         changed.append(name)
     return changed
@@ -137,7 +139,10 @@ def bootstrap_rbac_documents(server) -> list[dict]:
         roles[r["metadata"]["name"]] = r
     bindings = server.get_json(f"{RBAC_API}/clusterrolebindings?labelSelector={label}")["items"]
     docs = [_clean(roles[name], "ClusterRole") for name in sorted(roles)]
-    docs += [_clean(b, "ClusterRoleBinding") for b in sorted(bindings, key=lambda b: b["metadata"]["name"])]
+    docs += [
+        _clean(b, "ClusterRoleBinding")
+        for b in sorted(bindings, key=lambda b: b["metadata"]["name"])
+    ]
     return docs
 
 
