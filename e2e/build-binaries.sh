@@ -58,7 +58,7 @@ prepare_go() {
   export CGO_ENABLED=0
   # -mod=mod: let the throwaway module resolve and record its own requirements.
   export GOFLAGS="${GOFLAGS:-} -mod=mod"
-  GOPROXY_URL="$(go env GOPROXY | tr ',|' '\n\n' | grep -E '^https?://' | head -n1 || true)"
+  GOPROXY_URL="$(go env GOPROXY | sed 's/[,|]/\n/g' | grep -E '^https?://' | head -n1 || true)"
   GOPROXY_URL="${GOPROXY_URL:-https://proxy.golang.org}"
 }
 
