@@ -220,6 +220,7 @@ _NEEDS_EXACT_PATH = re.compile(
 # the text) is matched too, as a literal prefix makes the search several times faster.
 _DOCUMENT_MARKER = re.compile(r"\n(---|\.\.\.)(?=[ \t\r\n]|\Z)")
 _DIRECTIVE = re.compile(r"^%", re.M)
+_LONE_CR = re.compile(r"\r(?!\n)")
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)
 
 
@@ -404,11 +405,14 @@ def parse_yaml_stream(
     text: str, file: str, limits: ParseLimits, warnings: list[InputWarning]
 ) -> list[Document]:
     """Parse every document of a YAML stream (JSON is YAML too)."""
+    if "\r" in text:  # a lone CR is a line break in YAML: count lines as the parsers do
+        text = _LONE_CR.sub("\n", text)
+    fast = _yaml_rs is not None and limits.use_fast_parser
     if _DIRECTIVE.search(text):  # %YAML/%TAG directives: let libyaml see the stream whole
         chunks = [_Chunk(text, 0, 0)]
+        fast = False  # a stream of several documents, which the fast parser reads as one
     else:
         chunks = _split_documents(text)
-    fast = _yaml_rs is not None and limits.use_fast_parser
     documents: list[Document] = []
     for chunk in chunks:
         content_line = _first_content_line(chunk.text)
