@@ -26,7 +26,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,11 +88,98 @@ class Document:
 
 _BOOL_TRUE = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
 _BOOL_FALSE = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
-_INT_RE = re.compile(r"^[-+]?(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$")
-_FLOAT_RE = re.compile(
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-)
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_SPECIAL_FLOATS = {
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+}
+_INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
+#: what Go's strconv.ParseInt/ParseUint accept in base 0, once go-yaml removed underscores
+_GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+#: go-yaml v2's test for a float, applied after underscores are removed
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+#: what strconv.ParseFloat accepts of a scalar starting with "." (underscores are kept there)
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+#: a private tag for plain scalars starting with a digit, a sign or "." (numbers or strings)
+_NUMBER_TAG = "tag:kube-auditor,2024:number"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def go_number(text: str) -> int | float | str:
+    """A plain scalar starting with a digit, sign or ``.``, resolved as go-yaml v2 does.
+
+    Integers are what ``strconv.ParseInt(s, 0, 64)`` (then ``ParseUint``) accepts once every
+    ``_`` is removed: ``0644`` is octal, ``0o``/``0x``/``0b`` prefixes work, values beyond 64
+    bits are not integers. Then floats (``089`` is 89.0; an overflow to infinity is not a
+    float). Anything else, and any scalar starting with ``.`` that ``ParseFloat`` refuses
+    (underscores included), stays the string as written.
+    """
+    special = _SPECIAL_FLOATS.get(text)
+    if special is not None:
+        return special
+    if text[:1] == ".":
+        if _GO_DOT_FLOAT.fullmatch(text):
+            value = float(text)
+            if not math.isinf(value):
+                return value
+        return text
+    plain = text.replace("_", "")
+    match = _GO_INT.fullmatch(plain)
+    if match:
+        sign, body = match.groups()
+        if body[0] == "0" and len(body) > 1 and body[1] in "01234567":
+            number = int(body, 8)  # C-style octal, as strconv reads a leading zero
+        else:
+            number = int(body, 0)
+        if sign == "-":
+            number = -number
+        if _INT64_MIN <= number <= _INT64_MAX or (not sign and number <= _UINT64_MAX):
+            return number
+    if _GO_FLOAT.fullmatch(plain):
+        value = float(plain)
+        if not math.isinf(value):
+            return value
+    return text
+
+
+def go_resolve(text: str) -> Any:
+    """Any plain scalar as go-yaml v2 resolves it (timestamps stay strings)."""
+    if text in _BOOL_TRUE:
+        return True
+    if text in _BOOL_FALSE:
+        return False
+    if text in _NULLS:
+        return None
+    if text[:1] in _NUMBER_START:
+        return go_number(text)
+    return text
+
+
+_NUMBER_START = frozenset("-+.0123456789")
+
+
+def _go_float32_text(value: float) -> str:
+    """A float map key as sigs.k8s.io/yaml writes it: ``strconv.FormatFloat(f, 'g', -1, 32)``
+    (the shortest digits that read back as the same float32; exponent form below 1e-4 and
+    from 1e6), with ``.inf``/``.nan`` for the special values."""
+    try:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:  # beyond float32: Go's conversion gives an infinity
+        single = math.copysign(math.inf, value)
+    if math.isnan(single):
+        return ".nan"
+    if math.isinf(single):
+        return ".inf" if single > 0 else "-.inf"
+    for digits in range(1, 10):
+        text = f"{single:.{digits - 1}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+            break
+    mantissa, _, exponent_text = text.partition("e")
+    exponent = int(exponent_text)
+    if exponent < -4 or exponent >= 6:
+        return f"{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    return f"{single:.{max(digits - exponent - 1, 0)}f}"
 
 
 class _KubeResolver(BaseResolver):
@@ -104,29 +194,8 @@ _KubeResolver.add_implicit_resolver(
 _KubeResolver.add_implicit_resolver(
     "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
 )
-_KubeResolver.add_implicit_resolver("tag:yaml.org,2002:int", _INT_RE, list("-+0123456789"))
-_KubeResolver.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+.0123456789"))
-_KubeResolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
-
-
-def _go_int_or_float(text: str) -> int | float:
-    """Mirror go-yaml v2: ``strconv.ParseInt(s, 0, 64)`` first, then ``ParseFloat``."""
-    digits = text.replace("_", "")
-    sign = -1 if digits.startswith("-") else 1
-    body = digits.lstrip("+-")
-    lower = body.lower()
-    try:
-        if lower.startswith("0x"):
-            return sign * int(body[2:], 16)
-        if lower.startswith("0o"):
-            return sign * int(body[2:], 8)
-        if lower.startswith("0b"):
-            return sign * int(body[2:], 2)
-        if len(body) > 1 and body.startswith("0"):
-            return sign * int(body, 8)  # C-style octal, as strconv base 0 reads it
-        return sign * int(body, 10)
-    except ValueError:
-        return float(digits)  # e.g. "089": not octal, so go-yaml falls back to a float
+_KubeResolver.add_implicit_resolver(_NUMBER_TAG, re.compile(r"^"), sorted(_NUMBER_START))
+_KubeResolver.add_implicit_resolver(_MERGE_TAG, re.compile(r"^<<$"), ["<"])
 
 
 class _KubeConstructor(SafeConstructor):
@@ -135,21 +204,35 @@ class _KubeConstructor(SafeConstructor):
     def __init__(self) -> None:
         super().__init__()
         self.duplicate_keys: list[tuple[str, Any]] = []  # (key, mark)
+        self._flattened: set[int] = set()  # mapping nodes whose merge keys are applied
+
+    def construct_number(self, node: ScalarNode) -> int | float | str:
+        return go_number(node.value)
+
+    def _explicit(self, node: ScalarNode, tag: str, accepted: tuple[type, ...]) -> Any:
+        """A scalar with an explicit ``!!bool``/``!!int``/``!!float`` tag: go-yaml resolves
+        the text as if plain and refuses a value of another type (an int is a valid float)."""
+        text = self.construct_scalar(node)
+        value = go_resolve(text)
+        if tag == "!!float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, accepted) and (tag == "!!bool" or not isinstance(value, bool)):
+            return value
+        found = {bool: "!!bool", int: "!!int", float: "!!float", str: "!!str"}.get(
+            type(value), "!!null"
+        )
+        raise ConstructorError(
+            None, None, f"cannot decode {found} `{text}` as a {tag}", node.start_mark
+        )
 
     def construct_yaml_bool(self, node: ScalarNode) -> bool:
-        return self.construct_scalar(node) in _BOOL_TRUE
+        return self._explicit(node, "!!bool", (bool,))
 
-    def construct_yaml_int(self, node: ScalarNode) -> int | float:
-        return _go_int_or_float(self.construct_scalar(node))
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        return self._explicit(node, "!!int", (int,))
 
     def construct_yaml_float(self, node: ScalarNode) -> float:
-        text = self.construct_scalar(node).replace("_", "")
-        lowered = text.lower()
-        if lowered.endswith("inf"):
-            return float("-inf") if lowered.startswith("-") else float("inf")
-        if lowered == ".nan":
-            return float("nan")
-        return float(text)
+        return self._explicit(node, "!!float", (float,))
 
     def construct_as_plain(self, node: Node) -> Any:
         """Explicit or unknown tags: keep the node's plain value, as go-yaml does for ours."""
@@ -166,15 +249,79 @@ class _KubeConstructor(SafeConstructor):
         except (binascii.Error, UnicodeDecodeError):
             return raw
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict:
+    def flatten_mapping(self, node: MappingNode) -> None:
+        """Apply merge keys (``<<``) as go-yaml v2 does, and note duplicate keys.
+
+        go-yaml v2 reads a mapping's pairs in order and a merge writes the merged keys over
+        the ones set before it; keys written after a merge override it, and in a list of
+        merged mappings the earlier ones win. (PyYAML's own rule, where explicit keys always
+        win, would read ``{privileged: false, <<: *p}`` differently from Kubernetes.)
+        """
+        if id(node) in self._flattened:
+            return
+        self._flattened.add(id(node))
         seen: set[Any] = set()
+        merged = False
         for key_node, _ in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                key = key_node.value
-                if key in seen:
-                    self.duplicate_keys.append((key, key_node.start_mark))
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+            if key_node.tag == _MERGE_TAG:
+                merged = True
+            elif isinstance(key_node, ScalarNode):
+                if key_node.value in seen:
+                    self.duplicate_keys.append((key_node.value, key_node.start_mark))
+                seen.add(key_node.value)
+        if not merged:
+            return
+        pairs = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                pairs.append((key_node, value_node))
+                continue
+            if isinstance(value_node, MappingNode):
+                sources = [value_node]
+            elif isinstance(value_node, SequenceNode):
+                sources = value_node.value[::-1]  # applied last to first: the first one wins
+            else:
+                sources = [None]
+            for source in sources:
+                if not isinstance(source, MappingNode):
+                    raise ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        "map merge requires map or sequence of maps as the value",
+                        value_node.start_mark,
+                    )
+                self.flatten_mapping(source)
+                pairs.extend(source.value)
+        node.value = pairs
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict:
+        """A dict with string keys, as sigs.k8s.io/yaml turns YAML into JSON: ``true`` and
+        ``1`` keys become ``"true"`` and ``"1"``; a null key is an error, as there."""
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(
+                None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+            )
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if type(key) is not str:
+                key = self._json_key(key, key_node)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    @staticmethod
+    def _json_key(key: Any, key_node: Node) -> str:
+        if isinstance(key, bool):
+            return "true" if key else "false"
+        if isinstance(key, int):
+            return str(key)
+        if isinstance(key, float):
+            return _go_float32_text(key)
+        what = "null" if key is None else f"a {key_node.id}"
+        raise ConstructorError(
+            "while constructing a mapping", None,
+            f"a mapping key is {what}, which Kubernetes cannot decode", key_node.start_mark,
+        )
 
 
 for _tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:str"):
@@ -182,6 +329,7 @@ for _tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:str"):
 _KubeConstructor.add_constructor("tag:yaml.org,2002:bool", _KubeConstructor.construct_yaml_bool)
 _KubeConstructor.add_constructor("tag:yaml.org,2002:int", _KubeConstructor.construct_yaml_int)
 _KubeConstructor.add_constructor("tag:yaml.org,2002:float", _KubeConstructor.construct_yaml_float)
+_KubeConstructor.add_constructor(_NUMBER_TAG, _KubeConstructor.construct_number)
 _KubeConstructor.add_constructor(
     "tag:yaml.org,2002:binary", _KubeConstructor.construct_binary_as_text
 )
@@ -203,17 +351,36 @@ class _KubeLoader(_Parser, _KubeConstructor, _KubeResolver):  # type: ignore[mis
 # Choosing the path
 
 # A node starts at the beginning of a line (after indentation and "- " entries), after
-# ":" "[" "{" "," "?" or "- ". Anchors and tags may precede the scalar.
-_NODE_START = r"(?:^[ \t]*(?:-[ \t]+)*|[:\[{,?][ \t]*|-[ \t]+)(?:[&!][^\s]*[ \t]+)*"
-_YAML11_ONLY_SCALAR = (
+# ": " (or a colon right after a quoted key, as in JSON), "[" "{" "," "?" or "- ". Anchors
+# and tags may precede the scalar.
+_NODE_START = (
+    r"(?:^[ \t]*(?:-[ \t]+)*|:[ \t]+|[\"']:[ \t]*|[\[{,?][ \t]*|-[ \t]+)(?:[&!][^\s]*[ \t]+)*"
+)
+_DIFFERING_SCALAR = (
+    # YAML 1.1 booleans and C-style octals (and "089", a float there)
     r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF"
-    r"|[-+]?0[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)"
+    r"|[-+]?0[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"
+    # numbers beyond 64 bits or float64, which go-yaml does not read as yaml-rs does
+    r"|[-+]?[0-9][0-9_]{18,}(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?0[xXoObB][0-9a-fA-F_]{16,}"
+    r"|[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]{3,}"
+    # underscores where go-yaml keeps a string and yaml-rs drops them to read a number
+    r"|_[0-9a-fA-FxXoO_.+-]*|\.[0-9_]*_[0-9a-fA-F_eE+-]*"
+    r"|<<)"  # a merge key (YAML 1.1 only), wherever it stands
 )
 _SCALAR_END = r"(?=[ \t]*(?:[:,\]}#\r\n]|$))"
+# Keys that are not strings in YAML 1.2 either: sigs.k8s.io/yaml turns them into strings
+# ("true", "1") or refuses them (null, collections).
+_NON_STRING_KEY = (
+    r"(?:(?:[tT]rue|TRUE|[fF]alse|FALSE|[nN]ull|NULL|~|[-+.0-9][0-9A-Za-z_.+-]*)[ \t]*)?"
+    r":(?=[ \t\r\n]|$)"
+)
 _NEEDS_EXACT_PATH = re.compile(
-    _NODE_START + _YAML11_ONLY_SCALAR + _SCALAR_END
-    + r"|(?:^|[\s:\[{,-])!"  # an explicit tag
-    + r"|<<[ \t]*:",  # a merge key (YAML 1.1 only)
+    _NODE_START + _DIFFERING_SCALAR + _SCALAR_END
+    + r"|" + _NODE_START + _NON_STRING_KEY
+    + r"|(?:^[ \t]*(?:-[ \t]+)*|[\[{,][ \t]*)\?(?=[ \t\r\n]|$)"  # an explicit "? key"
+    + r"|[\]}][ \t]*:(?=[ \t\r\n]|$)"  # a flow collection as a key
+    + r"|(?:^|[\s:\[{,-])!",  # an explicit tag
     re.M,
 )
 # A marker is "---" or "..." at the start of a line; the leading newline (or the start of
@@ -224,36 +391,75 @@ _LONE_CR = re.compile(r"\r(?!\n)")
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)
 
 
-# Cheap pre-filter: a superset of the places the exact pattern can match. Every branch
-# starts with a literal character, which lets the regex engine skip ahead in C; a token
-# that continues a longer word is discarded by the look-ahead here and the look-behind in
-# ``needs_exact_path`` (a look-behind in the pattern would defeat the skipping).
+# Cheap pre-filters: together a superset of the places the exact pattern can match. Python's
+# regex engine is fast only where a pattern starts with a literal or a set of rare
+# characters, so each pre-filter does; a candidate's line is then checked with the exact
+# pattern (a full-text search with it is several times slower).
+#
+# Words and leading-zero numbers: each branch starts with a literal and then looks back to
+# discard a token that continues a longer word ("region", "policy").
 _CANDIDATE = re.compile(
-    r"(?:y(?:es)?|Y(?:es|ES)?|no?|N[oO]?|o(?:n|ff)|O(?:n|N|ff|FF)|0[0-9_]*|!|<)(?![\w.-])"
+    r"(?:y(?<![\w.]y)(?:es)?|Y(?<![\w.]Y)(?:es|ES)?|n(?<![\w.]n)o?|N(?<![\w.]N)[oO]?"
+    r"|o(?<![\w.]o)(?:n|ff)|O(?<![\w.]O)(?:n|N|ff|FF)|0(?<![\w.]0)[0-9_]*"
+    r"|!|<|\?|\]|\})"  # tags, merge keys, "? key", a flow collection as a key
+    r"(?:(?<=[!<?\]}])|(?![\w.-]))"  # (one group: a top-level "|" defeats the skipping)
 )
+# Keys that are not strings in YAML 1.2 either (true, null, ~, numbers, an empty key), or
+# are spaced from their colon: every branch starts with the colon that ends the key.
+_KEY_CANDIDATE = re.compile(
+    r":(?<=[0-9._~\s{,?eElLfFnN]:)(?=[ \t\r\n]|\Z)"  # a quick test of the key's last character
+    r"(?:(?<=[0-9._~\s{,?]:)|(?<=rue:)|(?<=RUE:)|(?<=alse:)|(?<=ALSE:)"
+    r"|(?<=ull:)|(?<=ULL:)|(?<=inf:)|(?<=Inf:)|(?<=INF:)|(?<=nan:)|(?<=NaN:)|(?<=NAN:))"
+)
+# Hexadecimal keys that end in a letter ("0x1F:"), looked for only where "0x" occurs.
+_HEX_KEY_CANDIDATE = re.compile(r"0[xX][0-9a-fA-F_]*[ \t]*:(?=[ \t\r\n]|\Z)")
+# Underscores next to digits or dots ("_1", ".5_0"), which yaml-rs drops to read a number.
+_UNDERSCORE_CANDIDATE = re.compile(r"_(?:(?=[0-9_.])|(?<=[0-9._]_))")
+# Numbers too long for 64 bits or float64: a run of 19 digits (dots and underscores count
+# too), or a number with a 3-digit exponent ("ee" where its sign is "+"), found with bytes
+# operations as no regex finds them fast; and 0x/0o/0b numbers with 16 digits or more.
+_TO_ZEROS = bytes.maketrans(b"123456789_.E+", b"00000000000ee")
+_LONG_PREFIXED = re.compile(r"0[xXoObB][0-9a-fA-F_]{16}")
 
 
-def needs_exact_path(text: str) -> bool:
-    """True when a YAML 1.2 parser could read ``text`` differently from Kubernetes.
+def _has_long_number(text: str) -> bool:
+    zeros = text.encode("utf-8", "surrogatepass").translate(_TO_ZEROS)
+    if b"0000000000000000000" in zeros or b"0e000" in zeros or b"0ee000" in zeros:
+        return True
+    return ("0x" in text or "0X" in text) and _LONG_PREFIXED.search(text) is not None
 
-    A fast candidate search first; each candidate's line is then checked with the exact
-    pattern (a full-text search with it is several times slower).
-    """
+
+def _verified(candidates: Iterator[re.Match[str]], text: str) -> bool:
+    """Whether the exact pattern matches on the line of any candidate."""
     checked_to = -1
-    for candidate in _CANDIDATE.finditer(text):
+    for candidate in candidates:
         start = candidate.start()
         if start < checked_to:
             continue  # its line was checked already
-        if start and text[start] not in "!<":
-            before = text[start - 1]
-            if before.isalnum() or before in "_.":
-                continue  # the end of a longer word such as "region" or "policy"
         line_start = text.rfind("\n", 0, start) + 1
         line_end = text.find("\n", candidate.end())
         checked_to = len(text) if line_end < 0 else line_end
         if _NEEDS_EXACT_PATH.search(text, line_start, checked_to):
             return True
     return False
+
+
+def needs_exact_path(text: str) -> bool:
+    """True when a YAML 1.2 parser could read ``text`` differently from Kubernetes.
+
+    Cheap candidate searches first; each candidate's line is then checked with the exact
+    pattern (a full-text search with it is several times slower).
+    """
+    return (
+        _verified(_CANDIDATE.finditer(text), text)
+        or _verified(_KEY_CANDIDATE.finditer(text), text)
+        or ("_" in text and _verified(_UNDERSCORE_CANDIDATE.finditer(text), text))
+        or (
+            ("0x" in text or "0X" in text)
+            and _verified(_HEX_KEY_CANDIDATE.finditer(text), text)
+        )
+        or (_has_long_number(text) and _NEEDS_EXACT_PATH.search(text) is not None)
+    )
 
 
 def _first_content_line(text: str) -> int | None:
@@ -401,6 +607,21 @@ def _is_list_document(data: Any) -> bool:
     )
 
 
+def _fast_alias_limits(limits: ParseLimits) -> Any:
+    return _yaml_rs.AliasLimits(max_total_replayed_events=limits.max_alias_nodes)
+
+
+def parse_fast(text: str, limits: ParseLimits, alias_limits: Any = None) -> Any:
+    """One document with the fast parser, whatever the text (tests compare it with the exact
+    path; the loader uses it only where :func:`needs_exact_path` is false)."""
+    return _yaml_rs.loads(
+        text,
+        parse_datetime=False,
+        alias_limits=alias_limits or _fast_alias_limits(limits),
+        duplicate_key_policy=_yaml_rs.DuplicateKeyPolicy.Error,
+    )
+
+
 def parse_yaml_stream(
     text: str, file: str, limits: ParseLimits, warnings: list[InputWarning]
 ) -> list[Document]:
@@ -413,6 +634,7 @@ def parse_yaml_stream(
         fast = False  # a stream of several documents, which the fast parser reads as one
     else:
         chunks = _split_documents(text)
+    alias_limits = _fast_alias_limits(limits) if fast else None
     documents: list[Document] = []
     for chunk in chunks:
         content_line = _first_content_line(chunk.text)
@@ -422,14 +644,7 @@ def parse_yaml_stream(
         parsed = False
         if fast and not needs_exact_path(chunk.text):
             try:
-                data = _yaml_rs.loads(
-                    chunk.text,
-                    parse_datetime=False,
-                    alias_limits=_yaml_rs.AliasLimits(
-                        max_total_replayed_events=limits.max_alias_nodes
-                    ),
-                    duplicate_key_policy=_yaml_rs.DuplicateKeyPolicy.Error,
-                )
+                data = parse_fast(chunk.text, limits, alias_limits)
                 parsed = True
             except Exception:  # noqa: BLE001 - any refusal: the exact path explains it
                 parsed = False
