@@ -429,6 +429,16 @@ def _has_long_number(text: str) -> bool:
     return ("0x" in text or "0X" in text) and _LONG_PREFIXED.search(text) is not None
 
 
+# An alias ("*name") of an anchor of the document. The fast parser reads an alias of a node
+# that contains it ("&a [*a]") as null, and counts expansion differently, so documents
+# that use aliases take the exact path, which refuses both recursion and alias bombs.
+_ALIAS = re.compile(r"\*([^\s,\[\]{}]+)")
+
+
+def _uses_aliases(text: str) -> bool:
+    return any("&" + match.group(1) in text for match in _ALIAS.finditer(text))
+
+
 def _verified(candidates: Iterator[re.Match[str]], text: str) -> bool:
     """Whether the exact pattern matches on the line of any candidate."""
     checked_to = -1
@@ -459,6 +469,7 @@ def needs_exact_path(text: str) -> bool:
             and _verified(_HEX_KEY_CANDIDATE.finditer(text), text)
         )
         or (_has_long_number(text) and _NEEDS_EXACT_PATH.search(text) is not None)
+        or ("*" in text and "&" in text and _uses_aliases(text))
     )
 
 
@@ -514,11 +525,13 @@ def _marked_error(error: yaml.MarkedYAMLError, file: str, chunk: _Chunk) -> Inpu
     return InputError(Location(file, chunk.first_line + mark.line + 1, column), reason)
 
 
-def _expanded_size(root: Node, limit: int, file: str, line: int) -> None:
+def _expanded_size(root: Node, limit: int, file: str, first_line: int) -> None:
     """Raise if aliases make ``root`` expand to more than ``limit`` nodes, or recurse.
 
     The composed graph shares aliased nodes, so its expanded size is computed bottom-up
-    in time linear in the graph, without expanding anything.
+    in time linear in the graph, without expanding anything. The error names the line of
+    the first node found too large, or of the node that contains itself (``first_line`` is
+    the 0-based file line of the parsed text's first line).
     """
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
@@ -537,7 +550,7 @@ def _expanded_size(root: Node, limit: int, file: str, line: int) -> None:
             size = 1 + sum(sizes[id(child)] for child in children)
             if size > limit:
                 raise InputError(
-                    Location(file, line),
+                    Location(file, first_line + node.start_mark.line + 1),
                     f"YAML aliases expand to more than {limit:,} nodes (a billion-laughs "
                     "style document); refusing to expand it",
                 )
@@ -546,7 +559,10 @@ def _expanded_size(root: Node, limit: int, file: str, line: int) -> None:
         if node_id in sizes:
             continue
         if node_id in on_path:
-            raise InputError(Location(file, line), "recursive YAML alias (a node contains itself)")
+            raise InputError(
+                Location(file, first_line + node.start_mark.line + 1),
+                "recursive YAML alias (a node contains itself)",
+            )
         on_path.add(node_id)
         stack.append((node, True))
         stack.extend((child, False) for child in children if id(child) not in sizes)
@@ -565,7 +581,7 @@ def _parse_exact(
                 continue
             doc_line = chunk.first_line + node.start_mark.line
             if "*" in chunk.text:
-                _expanded_size(node, limits.max_alias_nodes, file, doc_line + 1)
+                _expanded_size(node, limits.max_alias_nodes, file, chunk.first_line)
             data = loader.construct_document(node)
             documents.append((data, doc_line, node))
     except yaml.MarkedYAMLError as error:

@@ -494,3 +494,30 @@ def test_both_paths_agree_on_the_workshop_fixtures():
     assert files
     for path in files:
         assert _same_outcome(_outcome(path, FAST), _outcome(path, EXACT)), path
+
+
+# --------------------------------------------------------------------------------------
+# Aliases
+
+
+@pytest.mark.parametrize("body", ["v: &a [*a]\n", "v: &a {k: *a}\n", "v: &a\n  - [x, *a]\n"])
+def test_recursive_aliases_are_errors_on_both_paths(body):
+    # the fast parser reads such an alias as null: documents with aliases take the exact path
+    for options in (None, FAST, EXACT):
+        with pytest.raises(InputError) as error:
+            load_text(HEADER + body, "a.yaml", options=options)
+        assert str(error.value) == "a.yaml:4: recursive YAML alias (a node contains itself)"
+
+
+def test_aliases_are_expanded_alike_on_both_paths():
+    body = "base: &b {cpu: 1, list: [a, b]}\nuse: *b\nagain: [*b, *b]\n"
+    for options in (None, FAST, EXACT):
+        data = loaded(body, options)
+        assert data["use"] == data["base"] == {"cpu": 1, "list": ["a", "b"]}
+        assert data["again"] == [data["base"], data["base"]]
+
+
+def test_documents_using_aliases_take_the_exact_path_and_stars_in_text_do_not():
+    assert needs_exact_path("a: &x 1\nb: *x\n")
+    assert not needs_exact_path('schedule: "*/5 * * * *"\nargs: [a && b]\nhost: "*.example.com"\n')
+    assert not needs_exact_path("verbs: ['*']\nresources: [\"*\"]\n")
