@@ -51,6 +51,7 @@ def _env() -> dict[str, str]:
 def scan(*args: str, cwd: Path, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "auditor.cli", "scan", *args],
+        check=False,
         input=stdin.encode() if isinstance(stdin, str) else stdin,
         capture_output=True,
         cwd=cwd,
@@ -104,6 +105,7 @@ def test_billion_laughs_exits_2_fast_in_bounded_memory_naming_file_and_line(here
     # the scanning process itself
     measured = subprocess.run(
         [sys.executable, "-c", MEASURE, "2", sys.executable, "-m", "auditor.cli", "scan", name],
+        check=True,
         capture_output=True,
         cwd=here,
         env=_env(),
@@ -145,7 +147,9 @@ def test_billion_laughs_exits_2_fast_in_bounded_memory_naming_file_and_line(here
     ids=["merge-keys", "mappings"],
 )
 def test_other_alias_bombs_exit_2(here, body, line):
-    name = put(here, "bomb.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n" + body)
+    name = put(
+        here, "bomb.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n" + body
+    )
     done = scan(name, cwd=here)
     assert_input_error(
         done,
@@ -164,7 +168,9 @@ def test_other_alias_bombs_exit_2(here, body, line):
 )
 def test_recursive_alias_exits_2_naming_its_line(here, body, line):
     # lines 1-5: another document; 6-8: apiVersion, kind, metadata; the body from line 9
-    text = CM.format(name="first") + "---\n" + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: r}\n"
+    text = (
+        CM.format(name="first") + "---\n" + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: r}\n"
+    )
     name = put(here, "rec.yaml", text + body)
     done = scan(name, cwd=here)
     assert_input_error(done, f"{name}:{line}: recursive YAML alias (a node contains itself)")
@@ -175,7 +181,11 @@ def test_recursive_alias_exits_2_naming_its_line(here, body, line):
 
 
 def test_file_over_max_file_size_exits_2_naming_it(here):
-    name = put(here, "big.yaml", CM.format(name="big") + "data:\n" + "".join(f"  k{i}: v\n" for i in range(200)))
+    name = put(
+        here,
+        "big.yaml",
+        CM.format(name="big") + "data:\n" + "".join(f"  k{i}: v\n" for i in range(200)),
+    )
     size = (here / name).stat().st_size
     done = scan("--max-file-size", "1k", name, cwd=here)
     assert_input_error(
@@ -195,11 +205,15 @@ def test_a_large_file_inside_a_directory_is_named_too(here):
 
 def test_stdin_over_max_file_size_exits_2(here):
     done = scan("--max-file-size", "100", "-", cwd=here, stdin=CM.format(name="x") * 10)
-    assert_input_error(done, "<stdin>: larger than the 100-byte limit (raise it with --max-file-size)")
+    assert_input_error(
+        done, "<stdin>: larger than the 100-byte limit (raise it with --max-file-size)"
+    )
 
 
 def test_non_utf8_bytes_exit_2_naming_file_and_line(here):
-    name = put(here, "latin1.yaml", (CM.format(name="x") + "data:\n  word: caf").encode() + b"\xe9\n")
+    name = put(
+        here, "latin1.yaml", (CM.format(name="x") + "data:\n  word: caf").encode() + b"\xe9\n"
+    )
     done = scan(name, cwd=here)
     assert_input_error(done, f"{name}:6: not valid UTF-8 text (byte 0xe9 at offset 68)")
 
@@ -234,7 +248,10 @@ def test_missing_path_after_good_ones_exits_2(here):
         ),
         (
             # a document after several markers: the line is the file's, not the document's
-            CM.format(name="a") + "---\n---\n" + CM.format(name="b") + "--- # third\n"
+            CM.format(name="a")
+            + "---\n---\n"
+            + CM.format(name="b")
+            + "--- # third\n"
             + "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n   bad: indent\n",
             "16:7: mapping values are not allowed in this context",
         ),
@@ -333,7 +350,9 @@ def test_strict_makes_warnings_exit_2(here):
 
 
 def test_strict_on_an_object_without_kind(here):
-    name = put(here, "nokind.yaml", CM.format(name="a") + "---\napiVersion: v1\nmetadata: {name: b}\n")
+    name = put(
+        here, "nokind.yaml", CM.format(name="a") + "---\napiVersion: v1\nmetadata: {name: b}\n"
+    )
     done = scan("--strict", name, cwd=here)
     assert_input_error(done, f"{name}:6: object without kind; skipped (--strict)")
     assert scan(name, cwd=here).returncode == 0
@@ -428,14 +447,20 @@ def test_unknown_kinds_alone_scan_cleanly(here):
 
 
 def test_stdin_yaml_and_json(here):
-    yaml_done = scan("--format", "json", "-", cwd=here, stdin=CM.format(name="a") + "---\n" + CM.format(name="b"))
+    yaml_done = scan(
+        "--format", "json", "-", cwd=here, stdin=CM.format(name="a") + "---\n" + CM.format(name="b")
+    )
     assert yaml_done.returncode == 0, yaml_done.err
     assert json.loads(yaml_done.out)["summary"]["objects"] == 2
     listing = json.dumps(
-        {"apiVersion": "v1", "kind": "List", "items": [
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "b"}},
-        ]},
+        {
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "b"}},
+            ],
+        },
         indent=2,
     )
     json_done = scan("--format", "json", "-", cwd=here, stdin=listing)
@@ -445,7 +470,9 @@ def test_stdin_yaml_and_json(here):
 
 def test_stdin_syntax_error_names_stdin(here):
     done = scan("-", cwd=here, stdin="a: [1, 2\n")
-    assert_input_error(done, "<stdin>:2:1: did not find expected ',' or ']' (while parsing a flow sequence)")
+    assert_input_error(
+        done, "<stdin>:2:1: did not find expected ',' or ']' (while parsing a flow sequence)"
+    )
 
 
 def test_stdin_binary_exits_2(here):
@@ -458,7 +485,11 @@ def test_stdin_binary_exits_2(here):
 
 
 def test_yaml11_booleans_reach_the_rules(here):
-    pack = put(here, "packs/priv.yaml", WIDGET_PACK.replace("Widget", "Gadget").replace("TEST-WID-001", "TEST-GAD-001"))
+    pack = put(
+        here,
+        "packs/priv.yaml",
+        WIDGET_PACK.replace("Widget", "Gadget").replace("TEST-WID-001", "TEST-GAD-001"),
+    )
     name = put(
         here,
         "gadgets.yaml",
@@ -468,5 +499,7 @@ def test_yaml11_booleans_reach_the_rules(here):
     )
     done = scan("--format", "json", "--policy", str(Path(pack).parent), name, cwd=here)
     assert done.returncode == 1, done.err
-    found = sorted(f["object"]["name"] for f in json.loads(done.out)["findings"] if f["rule"] == "TEST-GAD-001")
+    found = sorted(
+        f["object"]["name"] for f in json.loads(done.out)["findings"] if f["rule"] == "TEST-GAD-001"
+    )
     assert found == ["merged", "on-word"]

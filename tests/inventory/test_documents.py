@@ -107,7 +107,9 @@ def test_crlf_line_endings(options):
 
 
 def test_bom_and_crlf_in_a_file(write, options):
-    path = write("bom.yaml", b"\xef\xbb\xbf" + (cm("a") + "---\n" + cm("b")).replace("\n", "\r\n").encode())
+    path = write(
+        "bom.yaml", b"\xef\xbb\xbf" + (cm("a") + "---\n" + cm("b")).replace("\n", "\r\n").encode()
+    )
     result = load_paths([str(path)], options)
     assert [(o.obj["metadata"]["name"], o.location.line) for o in result.objects] == [
         ("a", 1),
@@ -221,10 +223,14 @@ def test_empty_list(options):
 
 
 def test_list_in_a_later_document_gets_file_lines(options):
-    text = cm("first") + "---\n" + (
-        "apiVersion: v1\nkind: List\nitems:\n"  # 6-8
-        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n"  # 9
-        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n"  # 12
+    text = (
+        cm("first")
+        + "---\n"
+        + (
+            "apiVersion: v1\nkind: List\nitems:\n"  # 6-8
+            "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n"  # 9
+            "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n"  # 12
+        )
     )
     objects, _ = read(text, options)
     assert objects == [("ConfigMap", "first", 1), ("ConfigMap", "a", 9), ("ConfigMap", "b", 12)]
@@ -263,7 +269,9 @@ def load_json(write, text: str):
 
 
 def test_json_single_object(write):
-    result = load_json(write, '\n\n{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}\n')
+    result = load_json(
+        write, '\n\n{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}\n'
+    )
     assert [(o.obj["metadata"]["name"], o.location.line) for o in result.objects] == [("a", 3)]
 
 
@@ -287,8 +295,16 @@ def test_kubectl_get_o_json_list(write):
         "kind": "List",
         "metadata": {"resourceVersion": ""},
         "items": [
-            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}},
-            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}},
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "shop"},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "web", "namespace": "shop"},
+            },
             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
         ],
     }

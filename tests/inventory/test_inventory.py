@@ -215,7 +215,9 @@ def test_lookups_return_the_last_declared_copy():
     assert inventory.get("ConfigMap", "cfg", "default").source.line == 29
     assert inventory.get("ConfigMap", "cfg", "other").source.line == 9
     assert inventory.get("ConfigMap", "cfg", "default", group="example.com").source.line == 17
-    assert inventory.get("ClusterRole", "r", None, group="rbac.authorization.k8s.io").source.line == 25
+    assert (
+        inventory.get("ClusterRole", "r", None, group="rbac.authorization.k8s.io").source.line == 25
+    )
     assert inventory.get("ConfigMap", "missing", "default") is None
 
 
@@ -259,7 +261,13 @@ def test_namespaces_declared_and_implied():
 
 def test_from_dicts_and_resource_identity():
     inventory = Inventory.from_dicts(
-        [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "labels": {"a": "b"}}}],
+        [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "d", "labels": {"a": "b"}},
+            }
+        ],
         default_namespace="ns",
     )
     (resource,) = inventory
@@ -268,3 +276,33 @@ def test_from_dicts_and_resource_identity():
     assert resource.source == Location("<memory>")
     assert resource.display == "Deployment ns/d"
     assert repr(resource) == "Resource(Deployment ns/d @ <memory>)"
+
+
+def test_cli_default_namespace_reaches_findings(write):
+    import json
+
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    path = write("dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n" * 2)
+    runner = CliRunner()
+    outcomes = {}
+    for namespace in ("default", "prod"):
+        result = runner.invoke(
+            main,
+            [
+                "scan",
+                "--format",
+                "json",
+                "--fail-on",
+                "none",
+                "--default-namespace",
+                namespace,
+                str(path),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        findings = json.loads(result.output)["findings"]
+        outcomes[namespace] = [(f["rule"], f["object"]["namespace"]) for f in findings]
+    assert outcomes == {"default": [("KA-INV-001", "default")], "prod": [("KA-INV-001", "prod")]}

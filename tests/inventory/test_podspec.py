@@ -14,7 +14,9 @@ TEMPLATE = {"metadata": {"labels": {"app": "x"}, "annotations": {"a": "b"}}, "sp
 
 
 def resource(api_version: str, kind: str, **body):
-    inventory = Inventory.from_dicts([{"apiVersion": api_version, "kind": kind, "metadata": {"name": "r"}, **body}])
+    inventory = Inventory.from_dicts(
+        [{"apiVersion": api_version, "kind": kind, "metadata": {"name": "r"}, **body}]
+    )
     return next(iter(inventory))
 
 
@@ -33,9 +35,24 @@ WORKLOADS = [
         ("spec", "jobTemplate", "spec", "template", "spec"),
     ),
     # custom resources and other distributions' kinds, found by their containers
-    ("argoproj.io/v1alpha1", "Rollout", {"spec": {"template": TEMPLATE}}, ("spec", "template", "spec")),
-    ("apps.openshift.io/v1", "DeploymentConfig", {"spec": {"template": TEMPLATE}}, ("spec", "template", "spec")),
-    ("serving.knative.dev/v1", "Service", {"spec": {"template": TEMPLATE}}, ("spec", "template", "spec")),
+    (
+        "argoproj.io/v1alpha1",
+        "Rollout",
+        {"spec": {"template": TEMPLATE}},
+        ("spec", "template", "spec"),
+    ),
+    (
+        "apps.openshift.io/v1",
+        "DeploymentConfig",
+        {"spec": {"template": TEMPLATE}},
+        ("spec", "template", "spec"),
+    ),
+    (
+        "serving.knative.dev/v1",
+        "Service",
+        {"spec": {"template": TEMPLATE}},
+        ("spec", "template", "spec"),
+    ),
     (
         "example.com/v1",
         "ScheduledThing",

@@ -138,7 +138,7 @@ def test_binary_file_is_refused(write):
 
 
 def test_invalid_utf8_names_file_line_and_byte(write):
-    path = write("latin1.yaml", "apiVersion: v1\nkind: ConfigMap\n".encode() + b"data: {a: caf\xe9}\n")
+    path = write("latin1.yaml", b"apiVersion: v1\nkind: ConfigMap\n" + b"data: {a: caf\xe9}\n")
     with pytest.raises(InputError) as error:
         load_files(path)
     assert str(error.value) == f"{path}:3: not valid UTF-8 text (byte 0xe9 at offset 44)"

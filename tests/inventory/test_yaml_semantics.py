@@ -58,8 +58,14 @@ def exact_data(text: str):
 
 # (plain scalar as written, value Kubernetes reads)
 SCALARS = [
-    *[(word, True) for word in ("yes", "Yes", "YES", "y", "Y", "on", "On", "ON", "true", "True", "TRUE")],
-    *[(word, False) for word in ("no", "No", "NO", "n", "N", "off", "Off", "OFF", "false", "False", "FALSE")],
+    *[
+        (word, True)
+        for word in ("yes", "Yes", "YES", "y", "Y", "on", "On", "ON", "true", "True", "TRUE")
+    ],
+    *[
+        (word, False)
+        for word in ("no", "No", "NO", "n", "N", "off", "Off", "OFF", "false", "False", "FALSE")
+    ],
     ("0644", 420),
     ("0o644", 420),
     ("0O17", 15),
@@ -185,11 +191,7 @@ def test_fast_path_reads_values_as_kubernetes_where_the_detector_lets_it(text, e
 
 
 def test_yaml11_scalars_are_all_sent_to_the_exact_path():
-    differ = [
-        text
-        for text, expected in SCALARS
-        if not same(_fast_value(f"v: {text}\n"), expected)
-    ]
+    differ = [text for text, expected in SCALARS if not same(_fast_value(f"v: {text}\n"), expected)]
     assert differ, "the fast parser should differ on YAML 1.1 scalars"
     assert [t for t in differ if not needs_exact_path(f"v: {t}\n")] == []
     assert {"yes", "on", "y", "0644", "089", "_1", ".5_0", "1e400"} <= set(differ)
@@ -350,15 +352,85 @@ POSITIONS = [
 ]
 
 WORDS = [
-    "yes", "Yes", "YES", "y", "Y", "on", "On", "ON", "no", "No", "NO", "n", "N", "off", "Off",
-    "OFF", "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~",
-    "<<", ".inf", "-.inf", "+.inf", ".nan", ".NaN", ".Inf", "1e400", ".5e400", "-1e+400",
-    "18446744073709551616", "18446744073709551615", "-9223372036854775809",
-    "9223372036854775808", "0x10000000000000000", "0xFFFFFFFFFFFFFFFF",
-    "0b" + "1" * 65, "0o" + "7" * 23, "1" + "0" * 30, "1_000_000_000_000_000_000",
-    "0777777777777777777777777", "1e-400", "2024-01-01", "12:30", "1:20", "abc", "a_b", "1.2.3",
-    "0.0.0.0/0", "v1", "_", "_a", "a1", "x1", "-", "+", ".", "..", "0x1F", "0xe", "0Xb", "0o7",
-    "0b1", "1_0", "1__0", "nil", "yes!", "on_", "_on", "no.", "1e3", "1E+3", "6.02e23",
+    "yes",
+    "Yes",
+    "YES",
+    "y",
+    "Y",
+    "on",
+    "On",
+    "ON",
+    "no",
+    "No",
+    "NO",
+    "n",
+    "N",
+    "off",
+    "Off",
+    "OFF",
+    "true",
+    "True",
+    "TRUE",
+    "false",
+    "False",
+    "FALSE",
+    "null",
+    "Null",
+    "NULL",
+    "~",
+    "<<",
+    ".inf",
+    "-.inf",
+    "+.inf",
+    ".nan",
+    ".NaN",
+    ".Inf",
+    "1e400",
+    ".5e400",
+    "-1e+400",
+    "18446744073709551616",
+    "18446744073709551615",
+    "-9223372036854775809",
+    "9223372036854775808",
+    "0x10000000000000000",
+    "0xFFFFFFFFFFFFFFFF",
+    "0b" + "1" * 65,
+    "0o" + "7" * 23,
+    "1" + "0" * 30,
+    "1_000_000_000_000_000_000",
+    "0777777777777777777777777",
+    "1e-400",
+    "2024-01-01",
+    "12:30",
+    "1:20",
+    "abc",
+    "a_b",
+    "1.2.3",
+    "0.0.0.0/0",
+    "v1",
+    "_",
+    "_a",
+    "a1",
+    "x1",
+    "-",
+    "+",
+    ".",
+    "..",
+    "0x1F",
+    "0xe",
+    "0Xb",
+    "0o7",
+    "0b1",
+    "1_0",
+    "1__0",
+    "nil",
+    "yes!",
+    "on_",
+    "_on",
+    "no.",
+    "1e3",
+    "1E+3",
+    "6.02e23",
 ]
 ALPHABET = "0189_.+-eExXoObB"
 
@@ -484,7 +556,9 @@ def test_both_paths_agree_on_every_fixture_and_conformance_manifest():
         pytest.skip("no shared/ directory beside the repository (set KUBE_AUDITOR_SHARED)")
     assert len(files) > 4000
     differing = [
-        str(path) for path in files if not _same_outcome(_outcome(path, FAST), _outcome(path, EXACT))
+        str(path)
+        for path in files
+        if not _same_outcome(_outcome(path, FAST), _outcome(path, EXACT))
     ]
     assert differing == []
 
