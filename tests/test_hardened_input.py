@@ -503,3 +503,19 @@ def test_yaml11_booleans_reach_the_rules(here):
         f["object"]["name"] for f in json.loads(done.out)["findings"] if f["rule"] == "TEST-GAD-001"
     )
     assert found == ["merged", "on-word"]
+
+
+def test_nul_bytes_anywhere_make_a_binary_file(here):
+    text = CM.format(name="x") + "#" * 20_000 + "\n" + 'data: {k: "a\x00b"}\n'
+    name = put(here, "late-nul.yaml", text.encode())
+    done = scan(name, cwd=here)
+    assert_input_error(done, f"{name}: binary file (contains NUL bytes), not a YAML/JSON manifest")
+
+
+def test_control_characters_exit_2_naming_file_line_and_column(here):
+    name = put(here, "ctrl.yaml", (CM.format(name="x") + "data: {k: a\x1bb}\n").encode())
+    done = scan(name, cwd=here)
+    assert_input_error(
+        done,
+        f"{name}:5:12: character U+001B is not allowed in YAML (control characters are not allowed)",
+    )

@@ -47,7 +47,10 @@ except ImportError:  # pragma: no cover - exercised only where no wheel exists
 
 try:
     from yaml.cyaml import CParser as _Parser  # libyaml's C parser and composer
+
+    _READER_OFFSETS_IN_BYTES = True  # libyaml reports UTF-8 byte offsets
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _READER_OFFSETS_IN_BYTES = False
     from yaml.composer import Composer
     from yaml.parser import Parser
     from yaml.reader import Reader
@@ -388,6 +391,13 @@ _NEEDS_EXACT_PATH = re.compile(
 _DOCUMENT_MARKER = re.compile(r"\n(---|\.\.\.)(?=[ \t\r\n]|\Z)")
 _DIRECTIVE = re.compile(r"^%", re.M)
 _LONE_CR = re.compile(r"\r(?!\n)")
+# What YAML readers refuse: control characters other than tab and line breaks (C0, DEL and
+# C1), surrogates and the non-characters U+FFFE and U+FFFF; and NEL, LS and PS, line breaks
+# in YAML 1.1 only.
+_PRINTABLE_ASCII = b"\t\n\r" + bytes(range(0x20, 0x7F))
+_NON_PRINTABLE_OR_BREAK = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]"
+)
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)
 
 
@@ -407,9 +417,11 @@ _CANDIDATE = re.compile(
 # Keys that are not strings in YAML 1.2 either (true, null, ~, numbers, an empty key), or
 # are spaced from their colon: every branch starts with the colon that ends the key.
 _KEY_CANDIDATE = re.compile(
-    r":(?<=[0-9._~\s{,?eElLfFnN]:)(?=[ \t\r\n]|\Z)"  # a quick test of the key's last character
-    r"(?:(?<=[0-9._~\s{,?]:)|(?<=rue:)|(?<=RUE:)|(?<=alse:)|(?<=ALSE:)"
-    r"|(?<=ull:)|(?<=ULL:)|(?<=inf:)|(?<=Inf:)|(?<=INF:)|(?<=nan:)|(?<=NaN:)|(?<=NAN:))"
+    r":(?:(?<=[0-9._~\s{,?]:)"
+    r"|(?<=ue:|UE:|se:|SE:|ll:|LL:|nf:|NF:|an:|aN:|AN:)"  # a quick test of the last two
+    r"(?:(?<=rue:)|(?<=RUE:)|(?<=alse:)|(?<=ALSE:)|(?<=ull:)|(?<=ULL:)"
+    r"|(?<=inf:)|(?<=Inf:)|(?<=INF:)|(?<=nan:)|(?<=NaN:)|(?<=NAN:)))"
+    r"(?=[ \t\r\n]|\Z)"
 )
 # Hexadecimal keys that end in a letter ("0x1F:"), looked for only where "0x" occurs.
 _HEX_KEY_CANDIDATE = re.compile(r"0[xX][0-9a-fA-F_]*[ \t]*:(?=[ \t\r\n]|\Z)")
@@ -525,6 +537,30 @@ def _marked_error(error: yaml.MarkedYAMLError, file: str, chunk: _Chunk) -> Inpu
     return InputError(Location(file, chunk.first_line + mark.line + 1, column), reason)
 
 
+def _reader_error(error: yaml.reader.ReaderError, file: str, chunk: _Chunk) -> InputError:
+    """A character YAML does not allow (control characters): its file line and column."""
+    position = error.position
+    if _READER_OFFSETS_IN_BYTES:
+        position = len(chunk.text.encode("utf-8")[:position].decode("utf-8", "ignore"))
+    line_start = chunk.text.rfind("\n", 0, position) + 1
+    line = chunk.text.count("\n", 0, position)
+    column = position - line_start + 1 + (chunk.column_shift if line == 0 else 0)
+    character = error.character if isinstance(error.character, int) else ord(error.character)
+    return InputError(
+        Location(file, chunk.first_line + line + 1, column),
+        f"character U+{character:04X} is not allowed in YAML ({error.reason})",
+    )
+
+
+def _needs_exact_reader(text: str) -> bool:
+    """Characters the fast parser reads otherwise than Kubernetes' decoder (a libyaml port):
+    the ones YAML refuses, which the fast parser accepts, and the YAML 1.1 line breaks NEL,
+    LS and PS, which it reads as ordinary characters."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _PRINTABLE_ASCII))
+    return _NON_PRINTABLE_OR_BREAK.search(text) is not None
+
+
 def _expanded_size(root: Node, limit: int, file: str, first_line: int) -> None:
     """Raise if aliases make ``root`` expand to more than ``limit`` nodes, or recurse.
 
@@ -586,6 +622,8 @@ def _parse_exact(
             documents.append((data, doc_line, node))
     except yaml.MarkedYAMLError as error:
         raise _marked_error(error, file, chunk) from None
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(error, file, chunk) from None
     except yaml.YAMLError as error:
         raise InputError(Location(file, chunk.first_line + 1), str(error)) from None
     except RecursionError:
@@ -644,7 +682,7 @@ def parse_yaml_stream(
     """Parse every document of a YAML stream (JSON is YAML too)."""
     if "\r" in text:  # a lone CR is a line break in YAML: count lines as the parsers do
         text = _LONE_CR.sub("\n", text)
-    fast = _yaml_rs is not None and limits.use_fast_parser
+    fast = _yaml_rs is not None and limits.use_fast_parser and not _needs_exact_reader(text)
     if _DIRECTIVE.search(text):  # %YAML/%TAG directives: let libyaml see the stream whole
         chunks = [_Chunk(text, 0, 0)]
         fast = False  # a stream of several documents, which the fast parser reads as one

@@ -595,3 +595,47 @@ def test_documents_using_aliases_take_the_exact_path_and_stars_in_text_do_not():
     assert needs_exact_path("a: &x 1\nb: *x\n")
     assert not needs_exact_path('schedule: "*/5 * * * *"\nargs: [a && b]\nhost: "*.example.com"\n')
     assert not needs_exact_path("verbs: ['*']\nresources: [\"*\"]\n")
+
+
+# --------------------------------------------------------------------------------------
+# Characters
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "code"),
+    [
+        ("v: a\x01b\n", "4:5", "0001"),
+        ('v: "a\x1bb"\n', "4:6", "001B"),
+        ("v: a\x7fb\n", "4:5", "007F"),
+        ("v: [é, x\x9fy]\n", "4:9", "009F"),
+        ("v: ok\nw: caf\x08é\n", "5:7", "0008"),
+    ],
+)
+def test_control_characters_are_errors_on_both_paths(body, where, code):
+    # the fast parser accepts them; YAML readers (libyaml, go-yaml) refuse them
+    for options in (None, FAST, EXACT):
+        with pytest.raises(InputError) as error:
+            load_text(HEADER + body, "c.yaml", options=options)
+        assert str(error.value) == (
+            f"c.yaml:{where}: character U+{code} is not allowed in YAML "
+            "(control characters are not allowed)"
+        )
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"])
+def test_yaml11_line_breaks_are_read_as_kubernetes_reads_them(separator):
+    # NEL, LS and PS break lines in YAML 1.1 (libyaml, go-yaml), not in YAML 1.2
+    for body in (f'v: "a{separator}b"\n', f"v: a{separator}  b\n", f"v: |\n  a{separator}b\n"):
+        outcomes = []
+        for options in (None, FAST, EXACT):
+            try:
+                outcomes.append(loaded(body, options)["v"])
+            except InputError as error:
+                outcomes.append(str(error))
+        assert outcomes[0] == outcomes[1] == outcomes[2]
+
+
+def test_tabs_line_breaks_and_unicode_are_fine():
+    data = loaded('v: "tab\there"\nw: "é ü 日本 \U0001f600"\nx: "a\\u0001b"\n')
+    assert data["v"] == "tab\there" and data["w"] == "é ü 日本 \U0001f600"
+    assert data["x"] == "a\x01b"  # an escape is not a raw control character
