@@ -447,6 +447,11 @@ def _has_long_number(text: str) -> bool:
 _ALIAS = re.compile(r"\*([^\s,\[\]{}]+)")
 
 
+# A tab among the indentation and indicators that start a line ("-\tx", a tab-only line):
+# libyaml and go-yaml refuse it where the fast parser accepts it.
+_TAB_IN_INDENTATION = re.compile(r"^[ ?:-]*\t", re.M)
+
+
 def _uses_aliases(text: str) -> bool:
     return any("&" + match.group(1) in text for match in _ALIAS.finditer(text))
 
@@ -482,6 +487,7 @@ def needs_exact_path(text: str) -> bool:
         )
         or (_has_long_number(text) and _NEEDS_EXACT_PATH.search(text) is not None)
         or ("*" in text and "&" in text and _uses_aliases(text))
+        or ("\t" in text and _TAB_IN_INDENTATION.search(text) is not None)
     )
 
 
@@ -707,7 +713,9 @@ def parse_yaml_stream(
                 continue
             item_lines = None
             if _is_list_document(data):
-                item_lines = _exact_item_lines(chunk, file, limits)
+                item_lines = _block_item_lines(chunk, len(data["items"]))
+                if item_lines is None:
+                    item_lines = _exact_item_lines(chunk, file, limits)
             documents.append(Document(data, chunk.first_line + content_line + 1, item_lines))
             continue
         for data, doc_line, node in _parse_exact(chunk, file, limits, warnings):
@@ -716,6 +724,47 @@ def parse_yaml_stream(
             item_lines = _list_item_lines(node, chunk.first_line) if _is_list_document(data) else None
             documents.append(Document(data, doc_line + 1, item_lines))
     return documents
+
+
+_ITEMS_KEY = re.compile(r"^items[ \t]*:[ \t]*(?:#[^\n]*)?\r?$", re.M)
+
+
+def _block_item_lines(chunk: _Chunk, count: int) -> list[int] | None:
+    """Lines of a ``List``'s items written as a block sequence under a top-level ``items:``
+    key, as kubectl and YAML dumpers write them, read from the text: a List of thousands of
+    objects need not be parsed twice. ``None`` unless exactly ``count`` items are found
+    (then the exact parser's node positions are used)."""
+    text = chunk.text
+    key = _ITEMS_KEY.search(text)
+    if key is None or count == 0:
+        return None
+    line = text.count("\n", 0, key.start()) + 1  # 0-based line of the first line after it
+    lines: list[int] = []
+    indent = -1
+    pending = False  # an entry whose item starts on a later line ("-" alone, or a comment)
+    for raw in text[key.end() + 1 :].split("\n"):
+        content = raw.lstrip(" ")
+        if content and content[0] != "#" and content != "\r":
+            at = len(raw) - len(content)
+            entry = content[0] == "-" and content[1:2] in ("", " ", "\r")
+            if indent < 0:
+                if not entry:
+                    return None  # not a block sequence
+                indent = at
+            if at == indent and entry:
+                if pending:
+                    return None  # an empty item
+                rest = content[1:].strip()
+                pending = not rest or rest[0] == "#"
+                if not pending:
+                    lines.append(chunk.first_line + line + 1)
+            elif at <= indent:
+                break  # the next key of the List: the sequence ended
+            elif pending:
+                lines.append(chunk.first_line + line + 1)
+                pending = False
+        line += 1
+    return lines if len(lines) == count and not pending else None
 
 
 def _exact_item_lines(chunk: _Chunk, file: str, limits: ParseLimits) -> list[int] | None:

@@ -384,3 +384,78 @@ def test_yaml_duplicate_keys_warn_with_line_and_last_wins(options):
     assert warnings == [
         "m.yaml:5:3: duplicate key 'name': the last value is used, as Kubernetes' decoder does"
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Lines of List items read from the text (kubectl get -o yaml), without a second parse
+
+KUBECTL_LIST = """\
+apiVersion: v1
+items:
+- apiVersion: v1
+  data:
+    script: |
+      - not an item
+      items:
+      - nor this
+  kind: ConfigMap
+  metadata:
+    name: a
+# a comment between items
+-   apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: b}
+
+- kind: ConfigMap
+  apiVersion: v1
+  metadata:
+    name: c
+    annotations:
+      items: "- x"
+kind: List
+metadata:
+  resourceVersion: ""
+"""
+
+
+@pytest.mark.parametrize("indented", [False, True])
+@pytest.mark.parametrize("crlf", [False, True])
+def test_list_item_lines_from_the_text_match_the_parser(monkeypatch, indented, crlf):
+    from auditor.inventory import yamlsafe
+
+    text = KUBECTL_LIST
+    if indented:  # "items:\n  - ..." as some dumpers write it
+        lines = text.split("\n")
+        start, end = lines.index("items:") + 1, lines.index("kind: List")
+        lines[start:end] = ["  " + line if line.strip() else line for line in lines[start:end]]
+        text = "\n".join(lines)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    exact, _ = read(text, PATHS["exact"])
+    assert exact == [("ConfigMap", "a", 3), ("ConfigMap", "b", 13), ("ConfigMap", "c", 17)]
+
+    def no_second_parse(*args):
+        raise AssertionError("the List was parsed a second time for its item lines")
+
+    monkeypatch.setattr(yamlsafe, "_exact_item_lines", no_second_parse)
+    assert read(text, PATHS["fast"]) == (exact, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # items in flow style, on several lines
+        "apiVersion: v1\nkind: List\nitems: [\n  {apiVersion: v1, kind: ConfigMap, metadata: {name: a}},\n"
+        "  {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}]\n",
+        # an indented top-level mapping
+        "  apiVersion: v1\n  kind: List\n  items:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+        "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n",
+        # an item whose content starts after a comment, and one after a dash alone
+        "apiVersion: v1\nkind: List\nitems:\n- # first\n  {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+        "-\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n",
+    ],
+    ids=["flow", "indented-mapping", "comment-and-dash"],
+)
+def test_list_item_lines_fall_back_to_the_parser(text):
+    assert read(text, PATHS["fast"]) == read(text, PATHS["exact"])
+    assert len(read(text, PATHS["fast"])[0]) == 2

@@ -349,6 +349,13 @@ POSITIONS = [
     "k: {s}\r\n",
     "--- {s}\n",
     "k: {{j: [{s}]}}\n",
+    "-\t{s}\n",
+    "- \t{s}\n",
+    "k:\t{s}\n",
+    "k: \t{s}\n",
+    "k: {s}\n\t\n",
+    "? \t{s}\n: v\n",
+    "k: [a,\t{s}]\n",
 ]
 
 WORDS = [
