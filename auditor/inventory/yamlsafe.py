@@ -840,9 +840,20 @@ def _json_list_item_lines(text: str, start: int, decoder: json.JSONDecoder) -> l
             pos += 1
 
 
+class _NotJSON(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    """Python's decoder reads NaN and Infinity, which JSON (and Kubernetes) does not have."""
+    raise _NotJSON(f"{name} is not a JSON value")
+
+
 def parse_json_stream(text: str, file: str, warnings: list[InputWarning]) -> list[Document]:
     """Parse one JSON value, or several concatenated ones (as ``kubectl get -o json`` pipes)."""
-    decoder = json.JSONDecoder(object_pairs_hook=_json_pairs_hook(warnings, file))
+    decoder = json.JSONDecoder(
+        object_pairs_hook=_json_pairs_hook(warnings, file), parse_constant=_refuse_constant
+    )
     documents: list[Document] = []
     pos = _WS.match(text, 0).end()
     while pos < len(text):
@@ -850,6 +861,8 @@ def parse_json_stream(text: str, file: str, warnings: list[InputWarning]) -> lis
             data, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as error:
             raise InputError(Location(file, error.lineno, error.colno), error.msg) from None
+        except _NotJSON as error:
+            raise InputError(Location(file, _line_of(text, pos)), str(error)) from None
         except RecursionError:
             raise InputError(Location(file, _line_of(text, pos)), "JSON nesting too deep") from None
         item_lines = None

@@ -459,3 +459,15 @@ def test_list_item_lines_from_the_text_match_the_parser(monkeypatch, indented, c
 def test_list_item_lines_fall_back_to_the_parser(text):
     assert read(text, PATHS["fast"]) == read(text, PATHS["exact"])
     assert len(read(text, PATHS["fast"])[0]) == 2
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_json_refuses_nan_and_infinity(write, constant):
+    from auditor.inventory import InputError
+
+    path = write(
+        "n.json", '{"apiVersion": "v1", "kind": "ConfigMap",\n "data": {"x": %s}}\n' % constant
+    )
+    with pytest.raises(InputError) as error:
+        load_paths([str(path)])
+    assert str(error.value) == f"{path}:1: {constant} is not a JSON value"
