@@ -6,13 +6,17 @@ Why this module exists rather than a bare ``yaml.safe_load``:
   go-yaml v2, where ``on``, ``yes`` and ``y`` are ``true`` and ``0644`` is octal. A scanner
   that reads ``privileged: on`` as the string ``"on"`` would pass a privileged container:
   a parser difference is a policy bypass. Every value here resolves as go-yaml v2 does
-  (timestamps stay strings, as they do there).
+  (timestamps stay strings, as they do there; merge keys apply in go-yaml v2's order), and
+  keys are strings as sigs.k8s.io/yaml makes them (``9000:`` and ``on:`` are ``"9000"`` and
+  ``"true"``).
 * **Speed.** Parsing dominates a Python scanner's run time. Documents go to ``yaml-rs`` (a
-  Rust YAML 1.2 parser, several times faster than libyaml through PyYAML) unless a cheap
-  scan of the text finds a plain scalar whose meaning differs between YAML 1.1 and 1.2
-  (``yes``/``no``/``on``/``off``/``y``/``n``, leading-zero integers, tags, merge keys); those
-  documents, and anything ``yaml-rs`` rejects, take the exact path: libyaml's C parser with
-  go-yaml v2's resolution rules. Both paths give identical data (tested).
+  Rust YAML 1.2 parser, several times faster than libyaml through PyYAML) unless cheap
+  scans of the text find something it could read differently: YAML 1.1 scalars
+  (``yes``/``no``/``on``/``off``/``y``/``n``, leading-zero integers), numbers past 64 bits,
+  tags, merge keys, non-string or complex keys, aliases, tabs in indentation, characters
+  YAML refuses. Those documents, and anything ``yaml-rs`` rejects, take the exact path:
+  libyaml's C parser with go-yaml v2's resolution rules. Both paths give identical data
+  (tested on generated scalars in many positions and on the conformance manifests).
 * **Hostile input.** Alias expansion is bounded in both paths (a "billion laughs" file is an
   error, not an out-of-memory kill), nesting depth is bounded by the parsers, and every
   failure carries file, line and column and a one-line reason.
