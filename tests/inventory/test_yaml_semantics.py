@@ -24,6 +24,15 @@ from auditor.inventory.yamlsafe import (
 
 from .helpers import REPO_ROOT, shared_dir
 
+try:
+    import yaml_rs  # noqa: F401 - the fast parser is optional
+except ImportError:  # pragma: no cover - where no wheel exists
+    HAVE_FAST = False
+else:
+    HAVE_FAST = True
+#: tests that call the fast parser itself (the others then simply run the exact path twice)
+needs_fast_parser = pytest.mark.skipif(not HAVE_FAST, reason="yaml-rs is not installed")
+
 FAST = LoadOptions(limits=ParseLimits(use_fast_parser=True))
 EXACT = LoadOptions(limits=ParseLimits(use_fast_parser=False))
 HEADER = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
@@ -181,6 +190,7 @@ def test_exact_path_reads_values_as_kubernetes(text, expected):
     assert same(loaded(f"seq:\n- {text}\n", EXACT)["seq"], [expected])
 
 
+@needs_fast_parser
 @pytest.mark.parametrize(("text", "expected"), ALL, ids=[_id(c) for c in ALL])
 def test_fast_path_reads_values_as_kubernetes_where_the_detector_lets_it(text, expected):
     document = HEADER + f"v: {text}\n"
@@ -190,6 +200,7 @@ def test_fast_path_reads_values_as_kubernetes_where_the_detector_lets_it(text, e
     assert same(loaded(f"v: {text}\n", FAST)["v"], expected)
 
 
+@needs_fast_parser
 def test_yaml11_scalars_are_all_sent_to_the_exact_path():
     differ = [text for text, expected in SCALARS if not same(_fast_value(f"v: {text}\n"), expected)]
     assert differ, "the fast parser should differ on YAML 1.1 scalars"
@@ -495,10 +506,12 @@ def _missed_documents(make) -> list:
     return missed
 
 
+@needs_fast_parser
 def test_detector_flags_every_scalar_the_fast_parser_reads_differently():
     assert _missed_documents(lambda body: body) == []
 
 
+@needs_fast_parser
 def test_detector_flags_every_scalar_inside_objects_too():
     assert _missed_documents(lambda body: None if body.startswith("---") else _nested(body)) == []
 
