@@ -26,6 +26,7 @@ from ..threat import Severity
 BUILTIN_ANALYZER_MODULES: tuple[str, ...] = (
     "auditor.analysis.inventory_checks",
     "auditor.analysis.serviceaccounts",
+    "auditor.analysis.pss_rules",
 )
 
 
