@@ -31,7 +31,7 @@ def test_verdict_and_counts(scan) -> None:
     assert text.startswith(
         "<!-- kube-auditor-report -->\n### :x: kube-auditor: FAIL, 1 finding(s) at or above high"
     )
-    assert "**critical** 0 · **high** 1 · **medium** 2" in text
+    assert "**critical** 0 · **high** 1 · **medium** 6" in text
     passing = report(scan({"quiet.yaml": QUIET}), "markdown")
     assert "PASS, no finding at or above high" in passing
     assert "gate disabled" in report(scan({"web.yaml": WEB}), "markdown", fail_on=None)
