@@ -11,9 +11,10 @@ import click
 import yaml
 
 from .. import __version__
+from ..analysis.pss import parse_version
 from ..analysis.registry import AnalysisSettings
 from ..engine.baseline import load_baseline, write_baseline
-from ..engine.config import Config, load_config
+from ..engine.config import Config, ConfigError, load_config
 from ..engine.rules import Rule
 from ..inventory import LoadOptions, ParseLimits
 from ..pipeline import ScanOptions, load_rules, scan_paths
@@ -57,6 +58,18 @@ def _load_config(path: Path | None) -> Config:
 @click.option("--strict", is_flag=True, help="Treat input warnings (skipped documents) as errors.")
 @click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
+@click.option(
+    "--pss-level",
+    type=click.Choice(["baseline", "restricted"]),
+    default=None,
+    help="Pod Security level the KA-PSS rules check (default: restricted, or the config's pss.level).",
+)
+@click.option(
+    "--pss-version",
+    metavar="v1.N|latest",
+    default=None,
+    help="Pod Security policy version the KA-PSS rules check (default: latest, or the config's pss.version).",
+)
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -72,6 +85,8 @@ def scan(
     strict: bool,
     max_file_size: str,
     no_color: bool,
+    pss_level: str | None,
+    pss_version: str | None,
 ) -> None:
     """Scan manifest files, directories (recursively) or - (stdin).
 
@@ -97,9 +112,7 @@ def scan(
         default_namespace=default_namespace,
         strict=strict,
         load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
-        settings=AnalysisSettings(
-            pss_level=config.pss.level or "restricted", pss_version=config.pss.version or "latest"
-        ),
+        settings=_pss_settings(config, pss_level, pss_version),
     )
     result = scan_paths(inputs, options)
     if write_baseline_path:
@@ -118,6 +131,23 @@ def scan(
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if result.failing(gate) else EXIT_OK)
+
+
+def _pss_settings(config: Config, level: str | None, version: str | None) -> AnalysisSettings:
+    """The Pod Security level and version the scan checks: flags win over the config file."""
+    if version is not None:
+        try:
+            version = parse_version(version).label
+        except ValueError as error:
+            fail(f"--pss-version: {error}")
+    elif config.pss.version is not None:
+        try:
+            version = parse_version(config.pss.version).label
+        except ValueError as error:
+            raise ConfigError(f"{config.source or 'config'}: pss.version: {error}") from None
+    return AnalysisSettings(
+        pss_level=level or config.pss.level or "restricted", pss_version=version or "latest"
+    )
 
 
 def _rules_for_listing(policy_dirs: tuple[Path, ...]) -> list[Rule]:
