@@ -116,7 +116,7 @@ def policy_option(func):
 
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to :data:`main`."""
-    from . import scan_commands  # noqa: F401
+    from . import pss_commands, scan_commands  # noqa: F401
 
 
 _register_commands()
