@@ -11,6 +11,7 @@ from psskit import (
     container,
     cronjob,
     deployment,
+    namespace,
     pod,
     pod_spec,
     rows,
@@ -330,3 +331,23 @@ def test_each_pod_spec_is_evaluated_once_per_scan(monkeypatch):
     findings = scan(objects)
     assert len({f.rule for f in findings}) >= 4  # several rules fired...
     assert calls == [("restricted", "latest")] * 7  # ...from one evaluation per pod spec
+
+
+def test_namespace_enforcement_reuses_the_scan_evaluation(monkeypatch):
+    calls = []
+
+    def counting(metadata, spec, level, version="latest"):
+        calls.append((level, version))
+        return evaluate_pod(metadata, spec, level, version)
+
+    monkeypatch.setattr(pss_rules, "evaluate_pod", counting)
+    workload = pod_spec(container(hardened=False), hardened=False)
+    same = [namespace("a", enforce="restricted")] + [deployment(workload, name=f"w{i}", namespace="a") for i in range(3)]
+    assert {f.rule for f in scan(same)} >= {"KA-PSS-013", "KA-PSS-020"}
+    assert calls == [("restricted", "latest")] * 3
+    calls.clear()
+    other = [namespace("b", enforce="baseline", enforce_version="v1.30")] + [
+        deployment(workload, name=f"w{i}", namespace="b") for i in range(3)
+    ]
+    scan(other)
+    assert sorted(calls) == [("baseline", "v1.30")] * 3 + [("restricted", "latest")] * 3
