@@ -323,9 +323,9 @@ def pss_check(context: AnalysisContext, params: CheckParams) -> Iterator[Hit]:
     """Pods and workload templates failing one Pod Security check at the scan's level and version."""
     level, version = scan_policy(context)
     index = context.memo(f"pss.checks:{level}:{version}", lambda: _build_check_index(context))
-    for template, violation, level in index.by_check.get(params.check, ()):
+    for template, violation, message_level in index.by_check.get(params.check, ()):
         resource = template.resource
-        policy = _policy_text(level, index.version)
+        policy = _policy_text(message_level, index.version)
         subject = "pod" if resource.kind == "Pod" else "pod template"
         paths = object_paths(template, violation)
         containers = violation.containers
@@ -336,7 +336,7 @@ def pss_check(context: AnalysisContext, params: CheckParams) -> Iterator[Hit]:
             path=paths[0] if paths else template.path_str,
             details={
                 "check": violation.check,
-                "level": level,
+                "level": message_level,
                 "version": index.version,
                 "reason": violation.reason,
                 "detail": violation.detail,
