@@ -18,7 +18,7 @@ from ..engine.baseline import load_baseline, write_baseline
 from ..engine.config import Config, ConfigError, load_config
 from ..engine.rules import Rule
 from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, load_rules, scan_paths
+from ..pipeline import ScanOptions, gc_paused, load_rules, scan_paths
 from ..report import FORMATS, ReportOptions, render
 from ..resources import rule_fixtures_dir, workshop_dir
 from . import (
@@ -118,12 +118,13 @@ def scan(
         settings=_pss_settings(config, pss_level, pss_version),
     )
     options.settings.extra["rbac.builtin"] = not no_builtin_rbac
-    result = scan_paths(inputs, options)
-    if write_baseline_path:
-        count = write_baseline(write_baseline_path, result.findings)
-        click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
-    report_options = ReportOptions(fail_on=gate, color=use_color(no_color, output))
-    text = render(result, fmt, report_options)
+    with gc_paused():  # the scan and its rendering allocate much and free little
+        result = scan_paths(inputs, options)
+        if write_baseline_path:
+            count = write_baseline(write_baseline_path, result.findings)
+            click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
+        report_options = ReportOptions(fail_on=gate, color=use_color(no_color, output))
+        text = render(result, fmt, report_options)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         summary = result.summary(gate)

@@ -460,6 +460,29 @@ def _uses_aliases(text: str) -> bool:
     return any("&" + match.group(1) in text for match in _ALIAS.finditer(text))
 
 
+def _holds_null(value: Any) -> bool:
+    """Whether a parsed document holds a null anywhere (an iterative walk: no recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _fast_read_is_trustworthy(text: str, data: Any) -> bool:
+    """The fast parser reads an alias of a node that is still open (``&a [*a]``, a
+    recursive alias, which Kubernetes' decoder refuses) as null; so a document that uses
+    aliases and came out holding a null is read again by the exact path, which refuses the
+    recursion or confirms the nulls. Documents without aliases, the usual case, are not
+    walked."""
+    return not ("*" in text and "&" in text and _uses_aliases(text) and _holds_null(data))
+
+
 def _verified(candidates: Iterator[re.Match[str]], text: str) -> bool:
     """Whether the exact pattern matches on the line of any candidate."""
     checked_to = -1
@@ -490,7 +513,6 @@ def needs_exact_path(text: str) -> bool:
             and _verified(_HEX_KEY_CANDIDATE.finditer(text), text)
         )
         or (_has_long_number(text) and _NEEDS_EXACT_PATH.search(text) is not None)
-        or ("*" in text and "&" in text and _uses_aliases(text))
         or ("\t" in text and _TAB_IN_INDENTATION.search(text) is not None)
     )
 
@@ -709,7 +731,7 @@ def parse_yaml_stream(
         if fast and not needs_exact_path(chunk.text):
             try:
                 data = parse_fast(chunk.text, limits, alias_limits)
-                parsed = True
+                parsed = _fast_read_is_trustworthy(chunk.text, data)
             except Exception:  # noqa: BLE001 - any refusal: the exact path explains it
                 parsed = False
         if parsed:

@@ -16,6 +16,7 @@ import pytest
 
 from auditor.inventory import InputError, LoadOptions, ParseLimits, load_paths, load_text
 from auditor.inventory.yamlsafe import (
+    _fast_read_is_trustworthy,
     _split_documents,
     needs_exact_path,
     parse_fast,
@@ -611,10 +612,21 @@ def test_aliases_are_expanded_alike_on_both_paths():
         assert data["again"] == [data["base"], data["base"]]
 
 
-def test_documents_using_aliases_take_the_exact_path_and_stars_in_text_do_not():
-    assert needs_exact_path("a: &x 1\nb: *x\n")
+def test_aliases_are_read_fast_unless_a_null_could_hide_a_recursive_alias():
+    # plain aliases: the fast parser reads them as Kubernetes does, and quickly
+    assert _fast_read_is_trustworthy("a: &x {k: 1}\nb: *x\n", {"a": {"k": 1}, "b": {"k": 1}})
+    # a recursive alias comes out of the fast parser as a null: read again, exactly
+    assert not _fast_read_is_trustworthy("a: &x [*x]\n", {"a": [None]})
+    # stars in text are not aliases
+    assert _fast_read_is_trustworthy('schedule: "*/5 * * * *"\nb: null\n', {"schedule": "x", "b": None})
     assert not needs_exact_path('schedule: "*/5 * * * *"\nargs: [a && b]\nhost: "*.example.com"\n')
     assert not needs_exact_path("verbs: ['*']\nresources: [\"*\"]\n")
+
+
+def test_a_recursive_alias_is_refused_whatever_the_path():
+    for options in (None, FAST, EXACT):
+        with pytest.raises(InputError, match="recursive YAML alias"):
+            load_text(HEADER + "data: &a [*a]\n", "r.yaml", options=options)
 
 
 # --------------------------------------------------------------------------------------
