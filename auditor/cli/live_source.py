@@ -15,14 +15,21 @@ from collections.abc import Iterable
 
 import click
 
+from ..analysis.rbac.builtin import BuiltinRBAC
 from ..engine.notices import Notice
 from ..inventory import Inventory
-from ..inventory.live import LiveInventory, load_cluster
+from ..inventory.live import RBAC_RESOURCES, LiveInventory, load_cluster
 from ..inventory.snapshot import SnapshotHeader, read_header
 from ..inventory.sources import STDIN
 
 #: The notice category of everything about reading a cluster (or a snapshot of one).
 NOTICE_CATEGORY = "cluster"
+
+__all__ = [
+    "NOTICE_CATEGORY", "RBAC_RESOURCES", "TerminalProgress", "check_flags", "cluster_options",
+    "echo_unread", "live_inventory", "live_notices", "own_roles", "read_live",
+    "snapshot_headers", "snapshot_notices",
+]
 
 
 def cluster_options(namespaces: bool = True):
@@ -137,3 +144,18 @@ def echo_unread(live: LiveInventory) -> None:
     """Warn on stderr about what was not read (commands without a report)."""
     for message in live.messages():
         click.echo(f"kube-auditor: warning: {message}", err=True)
+
+
+class _OwnRoles(BuiltinRBAC):
+    """No bundled roles merged, because the input is a cluster (or a snapshot) with its own."""
+
+    @property
+    def status(self) -> str:
+        return f"not merged: {self.path} holds the cluster's own built-in roles"
+
+
+def own_roles(origin: str) -> BuiltinRBAC:
+    """The built-in set to use for a live cluster or a snapshot: none merged, and why."""
+    from pathlib import Path
+
+    return _OwnRoles(Path(origin), enabled=False)
