@@ -20,7 +20,14 @@ from auditor.analysis.registry import AnalysisSettings
 from auditor.engine.result import ScanResult
 from auditor.inventory import Inventory, load_paths
 from auditor.inventory.kinds import CLUSTER_SCOPED_KINDS
-from auditor.inventory.live import CATALOGUE, KindSpec, LiveInventory, connect, discover, read_cluster
+from auditor.inventory.live import (
+    CATALOGUE,
+    KindSpec,
+    LiveInventory,
+    connect,
+    discover,
+    read_cluster,
+)
 from auditor.pipeline import ScanOptions, load_rules, scan_inventory, scan_paths
 
 
