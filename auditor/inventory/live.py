@@ -301,7 +301,32 @@ def default_kubeconfig() -> str:
 
 
 def _kubeconfig_files(spec: str) -> list[str]:
-    return [p for p in spec.split(os.pathsep) if p]
+    return [os.path.expanduser(p) for p in spec.split(os.pathsep) if p]
+
+
+def _kubeconfig_contexts(spec: str) -> tuple[list[str], str | None]:
+    """Context names and current-context of a kubeconfig (merged as the client merges
+    ``$KUBECONFIG`` lists), without the client's own checks and their terse errors."""
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    try:
+        merged = KubeConfigMerger(spec).config
+    except ConfigException as error:
+        raise ClusterError(spec, f"invalid kubeconfig: {error}") from None
+    except Exception as error:  # noqa: BLE001 - YAML errors, unreadable files
+        raise ClusterError(spec, f"cannot read kubeconfig: {type(error).__name__}: {error}") from None
+    value = getattr(merged, "value", merged)
+    if not isinstance(value, dict):
+        raise ClusterError(spec, "invalid kubeconfig: not a YAML mapping")
+    contexts = value.get("contexts")
+    names = []
+    for entry in contexts if isinstance(contexts, list) else []:
+        entry = getattr(entry, "value", entry)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            names.append(entry["name"])
+    current = value.get("current-context")
+    return names, current if isinstance(current, str) and current else None
 
 
 def in_cluster_available() -> bool:
@@ -348,19 +373,16 @@ def connect(
     if not files or len(missing) == len(files):
         hint = "" if kubeconfig else " (set --kubeconfig or $KUBECONFIG; not running in a pod either)"
         raise ClusterError(spec or "kubeconfig", f"no such kubeconfig file{hint}")
-    try:
-        contexts, active = config.list_kube_config_contexts(config_file=spec)
-    except ConfigException as error:
-        raise ClusterError(spec, f"invalid kubeconfig: {error}") from None
-    except Exception as error:  # noqa: BLE001 - YAML errors, unreadable files
-        raise ClusterError(spec, f"cannot read kubeconfig: {type(error).__name__}: {error}") from None
-    names = [c.get("name") for c in contexts or [] if isinstance(c, dict)]
+    names, current = _kubeconfig_contexts(spec)
     if context is not None and context not in names:
         known = ", ".join(sorted(n for n in names if n)) or "none"
         raise ClusterError(spec, f"context {context!r} not found in kubeconfig (contexts: {known})")
-    chosen = context or (active or {}).get("name")
+    chosen = context or current
     if not chosen:
         raise ClusterError(spec, "kubeconfig has no current-context; choose one with --context")
+    if chosen not in names:
+        known = ", ".join(sorted(n for n in names if n)) or "none"
+        raise ClusterError(spec, f"current-context {chosen!r} is not among the kubeconfig's contexts ({known})")
     try:
         config.load_kube_config(
             config_file=spec, context=chosen, client_configuration=configuration, persist_config=False
