@@ -225,7 +225,9 @@ class HTTPTransport:
                     self.host + url,
                     headers=self._headers(accept),
                     timeout=urllib3.Timeout(connect=self.CONNECT_TIMEOUT, read=self.READ_TIMEOUT),
-                    retries=urllib3.Retry(total=2, connect=1, read=1, redirect=0, status=0),
+                    retries=urllib3.Retry(
+                        total=2, connect=1, read=1, redirect=0, status=0, respect_retry_after_header=False
+                    ),
                     preload_content=True,
                 )
             except urllib3.exceptions.HTTPError as error:
@@ -311,7 +313,8 @@ def _kubeconfig_contexts(spec: str) -> tuple[list[str], str | None]:
     from kubernetes.config.kube_config import KubeConfigMerger
 
     try:
-        merged = KubeConfigMerger(spec).config
+        merger = KubeConfigMerger(spec)
+        merged = merger.config
     except ConfigException as error:
         raise ClusterError(spec, f"invalid kubeconfig: {error}") from None
     except Exception as error:  # noqa: BLE001 - YAML errors, unreadable files
@@ -325,8 +328,12 @@ def _kubeconfig_contexts(spec: str) -> tuple[list[str], str | None]:
         entry = getattr(entry, "value", entry)
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             names.append(entry["name"])
-    current = value.get("current-context")
-    return names, current if isinstance(current, str) and current else None
+    # kubectl takes the first file that sets a current-context (the client, the last one)
+    for config in getattr(merger, "config_files", {}).values() or [value]:
+        current = config.get("current-context") if isinstance(config, dict) else None
+        if isinstance(current, str) and current:
+            return names, current
+    return names, None
 
 
 def in_cluster_available() -> bool:
@@ -749,7 +756,7 @@ class ClusterReader:
                     if error.status == 401:
                         raise
                     reason = error.reason or ""
-                    if error.status == 406 and spec.metadata_only:
+                    if error.status == 406 and spec.metadata_only and reason == "Not Acceptable":
                         reason = "Not Acceptable: the server cannot list metadata only, and whole objects are never requested"
                     result.unread.append(
                         Unread(kind, spec.group, spec.resource, "list", namespace, error.status, reason)
@@ -801,7 +808,7 @@ class ClusterReader:
                 raise
             if spec.metadata_only and page.get("kind") != "PartialObjectMetadataList":
                 # never keep whole Secrets, whatever a server or proxy in between sent
-                raise APIError(406, "Not Acceptable", "the answer was not metadata only; discarded")
+                raise APIError(406, "the answer was whole objects, not metadata only, and was discarded")
             for item in page.get("items") or ():
                 if isinstance(item, dict):
                     yield item
