@@ -20,7 +20,8 @@ namespaces were read and what could not be read::
 
 Scanning the file gives the findings a live scan gives: the objects are the same, every
 string is written so that the loader (which reads YAML as Kubernetes does, YAML 1.1, where
-``y`` and ``on`` are booleans and ``0644`` is octal) reads it back as the same string, and
+``y`` and ``on`` are booleans and ``0644`` is octal) reads it back as the same string (the
+file is ASCII: other characters are escaped), and
 :func:`read_header` lets the scan know the file holds a cluster's own RBAC roles and what
 was not readable.
 """
@@ -98,7 +99,9 @@ def render(live: LiveInventory) -> str:
         parts.append(
             yaml.dump(
                 raw.obj, Dumper=SnapshotDumper, sort_keys=False, default_flow_style=False,
-                allow_unicode=True, width=1_000_000,
+                # ASCII only: non-ASCII characters are escaped in double quotes, so no parser
+                # can disagree about line separators such as U+2028
+                allow_unicode=False, width=1_000_000,
             )
         )
     return "".join(parts)
