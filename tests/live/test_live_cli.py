@@ -143,6 +143,16 @@ def test_snapshot_then_scan_gives_the_live_findings(fake, tmp_path):
     assert {f["source"]["file"] for f in offline["findings"]} == {str(path)}
 
 
+def test_a_baseline_from_a_live_scan_holds_for_its_snapshot(fake, tmp_path):
+    baseline, snapshot = tmp_path / "baseline.json", tmp_path / "cluster.yaml"
+    assert run("scan", "--cluster", "--write-baseline", str(baseline), "--fail-on", "none").exit_code == 0
+    run("snapshot", "--cluster", "-o", str(snapshot))
+    offline = run("scan", str(snapshot), "--baseline", str(baseline), "--fail-on", "info", "--format", "json")
+    assert offline.exit_code == 0  # nothing new
+    report = json.loads(offline.stdout)
+    assert report["findings"] and all(f["baselined"] for f in report["findings"])
+
+
 def test_snapshot_to_stdout(fake):
     result = run("snapshot", "--cluster", "-o", "-")
     assert result.exit_code == 0
