@@ -17,7 +17,7 @@ from ..engine.baseline import load_baseline, write_baseline
 from ..engine.config import Config, load_config
 from ..engine.rules import Rule
 from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, load_rules, scan_paths
+from ..pipeline import ScanOptions, load_rules
 from ..report import FORMATS, ReportOptions, render
 from ..resources import rule_fixtures_dir, workshop_dir
 from . import (
@@ -32,6 +32,7 @@ from . import (
     severity_or_none,
     use_color,
 )
+from .render_options import helm_options, render_settings, scan_sources
 
 
 def _load_config(path: Path | None) -> Config:
@@ -59,6 +60,9 @@ def _load_config(path: Path | None) -> Config:
 @click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
 @click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in RBAC roles and bindings.")
+@click.option("--helm", "helm_charts", metavar="CHART_DIR", multiple=True, help="Render a Helm chart with helm template and scan it (repeatable; a chart directory given as PATH is rendered too).")
+@click.option("--kustomize", "kustomizations", metavar="DIR", multiple=True, help="Build a kustomization with kustomize build and scan it (repeatable).")
+@helm_options
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -75,6 +79,12 @@ def scan(
     max_file_size: str,
     no_color: bool,
     no_builtin_rbac: bool,
+    helm_charts: tuple[str, ...] = (),
+    kustomizations: tuple[str, ...] = (),
+    values_files: tuple[str, ...] = (),
+    set_values: tuple[str, ...] = (),
+    release: str | None = None,
+    release_namespace: str | None = None,
 ) -> None:
     """Scan manifest files, directories (recursively) or - (stdin).
 
@@ -84,12 +94,15 @@ def scan(
       kube-auditor scan --format sarif -o results.sarif manifests/
       kubectl get all -A -o json | kube-auditor scan -
       kube-auditor scan --workshop
+      kube-auditor scan --helm charts/shop --values prod.yaml --namespace shop
+      kube-auditor scan --kustomize overlays/prod
     """
     inputs = list(paths)
     if workshop:
         inputs.append(display_path(workshop_dir()))
-    if not inputs:
+    if not inputs and not helm_charts and not kustomizations:
         raise click.UsageError("give PATH... to scan, - for stdin, or --workshop for the bundled demo")
+    default_namespace = release_namespace or default_namespace
     config = _load_config(config_path)
     gate = severity_or_none(fail_on or config.fail_on or "high")
     options = ScanOptions(
@@ -106,7 +119,8 @@ def scan(
             extra={"rbac.builtin": not no_builtin_rbac},
         ),
     )
-    result = scan_paths(inputs, options)
+    rendering = render_settings(values_files, set_values, release, default_namespace)
+    result = scan_sources(inputs, list(helm_charts), list(kustomizations), rendering, options)
     if write_baseline_path:
         count = write_baseline(write_baseline_path, result.findings)
         click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
