@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import OPENED, change_app, commit_all, git, init_repo, replace, write_app
+from diffkit import OPENED, change_app, commit_all, git, init_repo, replace, write_app
 
 from auditor.cli import main
 from auditor.diff.report import MARKER, MAX_CHARS

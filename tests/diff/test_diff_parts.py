@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import OPENED, change_app, grant_verb, loosen_policy, weaken_pod, write_app
+from diffkit import OPENED, change_app, grant_verb, loosen_policy, weaken_pod, write_app
 
 from auditor.analysis.rbac import Grant
 from auditor.analysis.rbac.policy import PolicyRule
