@@ -46,11 +46,15 @@ def require_tool(name: str) -> Path:
     """The directory holding ``name``; skip (locally) or fail (CI=true) when it is missing."""
     found = find_tool(name)
     if found is None:
-        message = f"{name} is not installed: {INSTALL_HINT}"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"{name} is not installed: {INSTALL_HINT}")
     return found.parent
+
+
+def missing(message: str) -> None:
+    """Fail with ``CI=true``, skip otherwise."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 def put_on_path(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
