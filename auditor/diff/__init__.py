@@ -13,12 +13,14 @@ change, not the debt it inherits: a pull request that fixes one problem in a rep
 with a hundred passes.
 
     >>> from auditor.diff import DiffOptions, diff_paths
+    >>> from auditor.threat import Severity
     >>> result = diff_paths("old/", "new/", DiffOptions())
     >>> [item.summary for item in result.failing(Severity.high)]
 """
 
 from __future__ import annotations
 
+from ..inventory import Location
 from .findings import finding_changes
 from .model import (
     ConnectionChange,
@@ -69,9 +71,10 @@ def diff_git(rev_a: str, rev_b: str, path: str = ".", options: DiffOptions | Non
     """Diff ``path`` (inside a git repository) between two revisions."""
     options = options or DiffOptions()
     repo = find_repository(path)
-    return diff_sides(
-        scan_revision(repo, rev_a, options), scan_revision(repo, rev_b, options), options
-    )
+    base, head = scan_revision(repo, rev_a, options), scan_revision(repo, rev_b, options)
+    if base.missing and head.missing:
+        raise GitError(Location(path), f"does not exist at {rev_a} or at {rev_b}")
+    return diff_sides(base, head, options)
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..engine.notices import Notice
 from ..engine.result import ScanResult
 from ..inventory import InputError, InputWarning, Location
 from ..pipeline import ScanOptions, scan_loaded
@@ -46,6 +47,8 @@ class DiffOptions:
 class Side:
     label: str
     result: ScanResult
+    #: the path does not exist on this side (a git revision before the path was added)
+    missing: bool = False
 
 
 def _load(path: str, options: DiffOptions, render: RenderOptions | None = None) -> LoadedInputs:
@@ -210,7 +213,10 @@ def scan_revision(repo: Repository, revision: str, options: DiffOptions) -> Side
         materialise(repo, commit, tree)
         path = tree / repo.prefix
         if not path.exists():
-            raise GitError(Location(repo.prefix), f"does not exist at {revision}")
+            # added (or deleted) by the change: this side has nothing, which is what it is
+            result = _scan(LoadedInputs(), options)
+            result.notices.append(Notice("input", f"{repo.prefix} does not exist at {revision}: compared as empty"))
+            return Side(label, result, missing=True)
         render = _tree_render(options.render, tree, repo, revision)
         inputs = _load(str(path), options, render)
         _relocate(inputs, tree, repo)

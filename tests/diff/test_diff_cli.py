@@ -139,7 +139,7 @@ def test_usage_and_input_errors_exit_2(app_repo, tmp_path):
     ]
     result = run("--git", "HEAD~1", "HEAD", "nowhere")
     assert result.exit_code == 2
-    assert result.stderr.strip() == "kube-auditor: error: nowhere: does not exist at HEAD~1"
+    assert result.stderr.strip() == "kube-auditor: error: nowhere: does not exist at HEAD~1 or at HEAD"
     result = run("missing-a", "manifests")
     assert result.exit_code == 2
     assert result.stderr.strip() == "kube-auditor: error: missing-a: no such file or directory"
@@ -148,6 +148,17 @@ def test_usage_and_input_errors_exit_2(app_repo, tmp_path):
     result = run("--git", "HEAD~1", "HEAD", str(outside))
     assert result.exit_code == 2
     assert "git rev-parse failed" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_path_the_change_adds_is_compared_with_nothing(app_repo):
+    write_app(app_repo / "more")
+    commit_all(app_repo, "a second copy")
+    result = run("--git", "HEAD~1", "HEAD", "more", "--format", "json", "--fail-on", "none")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["findings"]["new"] and not report["findings"]["unchanged"]
+    assert "base: more does not exist at HEAD~1: compared as empty" in report["notices"]
+    assert all(p["change"] == "added" for p in report["podSecurity"])
 
 
 def test_git_archive_stays_inside_the_tree(app_repo):
