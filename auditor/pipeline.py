@@ -22,6 +22,7 @@ from .engine.result import ScanResult
 from .engine.rules import Rule, load_packs
 from .engine.waivers import apply_waivers
 from .inventory import DEFAULT_NAMESPACE, InputError, Inventory, LoadOptions, Location, load_paths
+from .inventory.loader import LoadResult
 from .resources import builtin_policy_dir
 
 
@@ -97,7 +98,13 @@ def scan_inventory(
 
 def load_inventory(paths: list[str], options: ScanOptions) -> tuple[Inventory, list[Notice], list[str]]:
     """Read manifests into an inventory; input warnings become notices (or errors if strict)."""
-    loaded = load_paths(paths, options.load)
+    return inventory_from_load(load_paths(paths, options.load), options)
+
+
+def inventory_from_load(
+    loaded: LoadResult, options: ScanOptions
+) -> tuple[Inventory, list[Notice], list[str]]:
+    """An inventory from objects already read (rendered charts, kustomizations, git trees)."""
     if options.strict and loaded.warnings:
         first = loaded.warnings[0]
         raise StrictModeError(first.location, f"{first.message} (--strict)")
@@ -134,14 +141,23 @@ def scan_paths(paths: list[str], options: ScanOptions) -> ScanResult:
         return scan_inventory(inventory, rules, options, notices, files)
 
 
+def scan_loaded(loaded: LoadResult, options: ScanOptions) -> ScanResult:
+    """The whole pipeline for objects already read (``auditor.render.load_inputs``)."""
+    rules = load_rules(options)
+    inventory, notices, files = inventory_from_load(loaded, options)
+    return scan_inventory(inventory, rules, options, notices, files)
+
+
 __all__ = [
     "InputError",
     "Location",
     "ScanOptions",
     "ScanResult",
     "StrictModeError",
+    "inventory_from_load",
     "load_inventory",
     "load_rules",
     "scan_inventory",
+    "scan_loaded",
     "scan_paths",
 ]

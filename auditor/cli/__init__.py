@@ -118,6 +118,7 @@ def _register_commands() -> None:
     """Import the command modules; each adds its commands to :data:`main`."""
     # one import per command module; each registers its commands on `main`
     from . import (  # noqa: F401
+        diff_commands,
         netpol_commands,
         pss_commands,
         rbac_commands,

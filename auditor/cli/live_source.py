@@ -51,7 +51,9 @@ def cluster_options(namespaces: bool = True):
             options.append(
                 click.option(
                     "-n", "--namespace", "namespaces", multiple=True,
-                    help="Read namespaced objects only in this namespace (repeatable; with --cluster).",
+                    help="With --cluster: read namespaced objects only in this namespace (repeatable). "
+                    "With files or charts: the namespace they are applied to, as kubectl apply -n "
+                    "(charts are rendered for it; objects that name none get it).",
                 )
             )
         for option in reversed(options):
@@ -61,11 +63,22 @@ def cluster_options(namespaces: bool = True):
     return decorate
 
 
-def check_flags(cluster: bool, context: str | None, kubeconfig: str | None, namespaces: Iterable[str] = ()) -> None:
-    """``--context``, ``--kubeconfig`` and ``-n`` only make sense with ``--cluster``."""
+def check_flags(
+    cluster: bool, context: str | None, kubeconfig: str | None, namespaces: Iterable[str] = (),
+    namespace_without_cluster: bool = False,
+) -> None:
+    """``--context`` and ``--kubeconfig`` only make sense with ``--cluster``; so does ``-n``,
+    unless the command gives a single ``-n`` a meaning for files (``scan``: the namespace
+    manifests and charts are applied to, as ``kubectl apply -n``)."""
     if cluster:
         return
-    for flag, value in (("--context", context), ("--kubeconfig", kubeconfig), ("-n/--namespace", tuple(namespaces))):
+    namespaces = tuple(namespaces)
+    checks = [("--context", context), ("--kubeconfig", kubeconfig)]
+    if not namespace_without_cluster:
+        checks.append(("-n/--namespace", namespaces))
+    elif len(namespaces) > 1:
+        raise click.UsageError("several -n/--namespace values read a live cluster: add --cluster")
+    for flag, value in checks:
         if value:
             raise click.UsageError(f"{flag} reads a live cluster: add --cluster")
 

@@ -18,7 +18,7 @@ from ..engine.baseline import load_baseline, write_baseline
 from ..engine.config import Config, ConfigError, load_config
 from ..engine.rules import Rule
 from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, gc_paused, load_rules, scan_inventory, scan_paths
+from ..pipeline import ScanOptions, gc_paused, load_rules, scan_inventory
 from ..report import FORMATS, ReportOptions, render
 from ..resources import rule_fixtures_dir, workshop_dir
 from . import (
@@ -34,6 +34,7 @@ from . import (
     severity_or_none,
     use_color,
 )
+from .render_options import helm_options, render_settings, scan_sources
 
 
 def _load_config(path: Path | None) -> Config:
@@ -74,6 +75,9 @@ def _load_config(path: Path | None) -> Config:
     help="Pod Security policy version the KA-PSS rules check (default: latest, or the config's pss.version).",
 )
 @live_source.cluster_options()
+@click.option("--helm", "helm_charts", metavar="CHART_DIR", multiple=True, help="Render a Helm chart with helm template and scan it (repeatable; a chart directory given as PATH is rendered too).")
+@click.option("--kustomize", "kustomizations", metavar="DIR", multiple=True, help="Build a kustomization with kustomize build and scan it (repeatable).")
+@helm_options(namespace=False)
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -96,6 +100,11 @@ def scan(
     context: str | None = None,
     kubeconfig: str | None = None,
     namespaces: tuple[str, ...] = (),
+    helm_charts: tuple[str, ...] = (),
+    kustomizations: tuple[str, ...] = (),
+    values_files: tuple[str, ...] = (),
+    set_values: tuple[str, ...] = (),
+    release: str | None = None,
 ) -> None:
     """Scan manifest files, directories (recursively) or - (stdin), or a live cluster.
 
@@ -106,17 +115,23 @@ def scan(
       kubectl get all -A -o json | kube-auditor scan -
       kube-auditor scan --workshop
       kube-auditor scan --cluster --context prod -n shop
+      kube-auditor scan --helm charts/shop --values prod.yaml -n shop
+      kube-auditor scan --kustomize overlays/prod
     """
     inputs = list(paths)
     if workshop:
         inputs.append(display_path(workshop_dir()))
-    live_source.check_flags(cluster, context, kubeconfig, namespaces)
-    if cluster and inputs:
+    live_source.check_flags(cluster, context, kubeconfig, namespaces, namespace_without_cluster=True)
+    if cluster and (inputs or helm_charts or kustomizations):
         raise click.UsageError("--cluster reads the cluster: give no PATH (or scan a snapshot file instead)")
-    if not inputs and not cluster:
-        raise click.UsageError("give PATH... to scan, - for stdin, --cluster, or --workshop for the bundled demo")
+    if not inputs and not cluster and not helm_charts and not kustomizations:
+        raise click.UsageError(
+            "give PATH... to scan, - for stdin, --helm/--kustomize, --cluster, or --workshop for the bundled demo"
+        )
     # a live cluster (or a snapshot of one) holds its own built-in roles: never merge the bundled ones
     snapshots = live_source.snapshot_headers(inputs)
+    if namespaces and not cluster:  # -n for files and charts: the namespace they are applied to
+        default_namespace = namespaces[0]
     config = _load_config(config_path)
     gate = severity_or_none(fail_on or config.fail_on or "high")
     options = ScanOptions(
@@ -138,7 +153,8 @@ def scan(
                 inventory, load_rules(options), options, live_source.live_notices(live), [live.source]
             )
         else:
-            result = scan_paths(inputs, options)
+            rendering = render_settings(values_files, set_values, release, default_namespace)
+            result = scan_sources(inputs, list(helm_charts), list(kustomizations), rendering, options)
             result.notices.extend(live_source.snapshot_notices(snapshots))
         if write_baseline_path:
             count = write_baseline(write_baseline_path, result.findings)

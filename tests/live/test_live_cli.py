@@ -71,11 +71,12 @@ def rows(report: dict) -> set[tuple]:
     ("args", "message"),
     [
         (["scan", "--context", "prod", "k8s/"], "--context reads a live cluster: add --cluster"),
-        (["scan", "-n", "shop", "k8s/"], "-n/--namespace reads a live cluster: add --cluster"),
+        # one -n without --cluster is the namespace files are applied to (kubectl apply -n)
+        (["scan", "-n", "shop", "-n", "web", "k8s/"], "several -n/--namespace values read a live cluster: add --cluster"),
         (["scan", "--kubeconfig", "k", "k8s/"], "--kubeconfig reads a live cluster: add --cluster"),
         (["scan", "--cluster", "k8s/"], "--cluster reads the cluster: give no PATH"),
         (["scan", "--cluster", "--workshop"], "--cluster reads the cluster: give no PATH"),
-        (["scan"], "give PATH... to scan, - for stdin, --cluster, or --workshop"),
+        (["scan"], "give PATH... to scan, - for stdin, --helm/--kustomize, --cluster, or --workshop"),
         (["snapshot", "-o", "x.yaml"], "snapshot reads a live cluster: add --cluster"),
         (["snapshot", "--cluster"], "Missing option '-o' / '--output'"),
         (["rbac", "can", "user:a", "get", "pods", "--context", "x"], "--context reads a live cluster: add --cluster"),

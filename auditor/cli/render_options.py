@@ -1,0 +1,71 @@
+"""The Helm and Kustomize options that ``scan`` and ``diff`` share, and scanning with them."""
+
+from __future__ import annotations
+
+import click
+
+from ..engine.result import ScanResult
+from ..pipeline import ScanOptions, scan_loaded
+from ..render import DEFAULT_RELEASE, HelmOptions, RenderOptions, annotate_origins, load_inputs
+
+
+def helm_options(func=None, *, namespace: bool = True):
+    """``--values``, ``--set``, ``--release`` and (unless the command has its own
+    ``-n/--namespace``, as ``scan`` does) ``--namespace``, applied to every chart."""
+    if func is None:
+        return lambda f: helm_options(f, namespace=namespace)
+    if namespace:
+        func = click.option(
+            "--namespace", "release_namespace", metavar="NS", default=None,
+            help="Namespace charts are rendered for (.Release.Namespace), and of rendered objects "
+            "that name none (default: --default-namespace).",
+        )(func)
+    func = click.option(
+        "--release", metavar="NAME", default=None,
+        help=f"Helm release name (default: {DEFAULT_RELEASE}, as helm template uses).",
+    )(func)
+    func = click.option(
+        "--set", "set_values", metavar="KEY=VALUE", multiple=True,
+        help="Helm value to set, as helm --set (repeatable).",
+    )(func)
+    func = click.option(
+        "--values", "values_files", metavar="FILE", multiple=True,
+        help="Helm values file, as helm --values (repeatable).",
+    )(func)
+    return func
+
+
+def render_settings(
+    values_files: tuple[str, ...],
+    set_values: tuple[str, ...],
+    release: str | None,
+    namespace: str,
+) -> RenderOptions:
+    return RenderOptions(
+        helm=HelmOptions(
+            release=release or DEFAULT_RELEASE,
+            namespace=namespace,
+            values=tuple(values_files),
+            set_values=tuple(set_values),
+        )
+    )
+
+
+def scan_sources(
+    paths: list[str],
+    helm_charts: list[str],
+    kustomizations: list[str],
+    render: RenderOptions,
+    options: ScanOptions,
+) -> ScanResult:
+    """Scan manifest paths, charts (given or found among the paths) and kustomizations."""
+    inputs = load_inputs(paths, helm_charts, kustomizations, render, options.load)
+    helm = render.helm
+    if not inputs.charts and (helm.values or helm.set_values or helm.release != DEFAULT_RELEASE):
+        raise click.UsageError(
+            "--values, --set and --release need a Helm chart: --helm CHART_DIR, or a chart "
+            "directory (with Chart.yaml) as PATH"
+        )
+    result = scan_loaded(inputs.load_result(), options)
+    annotate_origins(result.findings, inputs)
+    return result
