@@ -59,6 +59,7 @@ def _load_config(path: Path | None) -> Config:
 @click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
 @click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in RBAC roles and bindings.")
+@click.option("--kube-version", default=None, metavar="1.N", help="The target cluster's Kubernetes version (e.g. 1.30), for version-dependent rules.")
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -75,6 +76,7 @@ def scan(
     max_file_size: str,
     no_color: bool,
     no_builtin_rbac: bool,
+    kube_version: str | None,
 ) -> None:
     """Scan manifest files, directories (recursively) or - (stdin).
 
@@ -106,6 +108,7 @@ def scan(
             extra={"rbac.builtin": not no_builtin_rbac},
         ),
     )
+    options.settings.kube_version = _kube_version(kube_version)
     result = scan_paths(inputs, options)
     if write_baseline_path:
         count = write_baseline(write_baseline_path, result.findings)
@@ -123,6 +126,19 @@ def scan(
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if result.failing(gate) else EXIT_OK)
+
+
+def _kube_version(text: str | None) -> str | None:
+    """``--kube-version``: ``1.30``, ``v1.30`` or ``1.30.2``, kept as given; else exit 2."""
+    if text is None:
+        return None
+    from ..analysis.psp import parse_kube_version
+
+    try:
+        parse_kube_version(text)
+    except ValueError as error:
+        fail(f"--kube-version: {error}")
+    return text
 
 
 def _rules_for_listing(policy_dirs: tuple[Path, ...]) -> list[Rule]:
