@@ -29,6 +29,7 @@ BUILTIN_ANALYZER_MODULES: tuple[str, ...] = (
     "auditor.analysis.rbac.analyzers",
     "auditor.analysis.netpol.analyzers",
     "auditor.analysis.psp.analyzers",
+    "auditor.analysis.exposure",
 )
 
 
