@@ -67,6 +67,25 @@ EXPECTED: dict[str, set[str]] = {
         # ... and the Dashboard runs as admin-user: a cluster-admin token in a workload
         "KA-RBAC-023 Deployment kube-system/kubernetes-dashboard",
     },
+    # psp-example (volumes '*', seLinux RunAsAny, allowPrivilegeEscalation unset,
+    # readOnlyRootFilesystem unset), usable by ServiceAccount psp-example/fake-user
+    "KA-PSP": {
+        "KA-PSP-004 PodSecurityPolicy psp-example",
+        "KA-PSP-007 PodSecurityPolicy psp-example",
+        "KA-PSP-010 PodSecurityPolicy psp-example",
+        "KA-PSP-011 PodSecurityPolicy psp-example",
+    },
+    "KA-EXP": {
+        # the Dashboard's NodePort Service, which publishes an administration interface
+        "KA-EXP-002 Service kube-system/kubernetes-dashboard",
+        "KA-EXP-006 Service kube-system/kubernetes-dashboard",
+        # the counter Ingress has no TLS
+        "KA-EXP-004 Ingress default/counter",
+    },
+    "KA-PATH": {
+        # NodePort Service → Dashboard → ServiceAccount admin-user → cluster-admin
+        "KA-PATH-002 Deployment kube-system/kubernetes-dashboard",
+    },
 }
 
 

@@ -30,6 +30,7 @@ BUILTIN_ANALYZER_MODULES: tuple[str, ...] = (
     "auditor.analysis.netpol.analyzers",
     "auditor.analysis.psp.analyzers",
     "auditor.analysis.exposure",
+    "auditor.analysis.attack_paths",
 )
 
 
