@@ -79,6 +79,15 @@ class FieldMapping:
     def rank(self) -> int:
         return RANK.get(self.level, RANK[RESTRICTED])
 
+    @property
+    def short(self) -> str:
+        """The field's name for tables: ``seccomp allowedProfileNames (annotation)``."""
+        if self.field.startswith("annotation "):
+            key = self.field[len("annotation "):]
+            which = "seccomp" if key.startswith("seccomp") else "AppArmor"
+            return f"{which} {key.rsplit('/', 1)[-1]} (annotation)"
+        return self.field
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "field": self.field,
