@@ -145,6 +145,9 @@ def exposed_rbac_escalation(context: AnalysisContext, params: EscalationParams) 
 # ---------------------------------------------------------------------------- sensitive
 
 
+#: sensitive targets listed in a finding's details (``targetCount`` has them all)
+MAX_TARGETS = 50
+
 DEFAULT_DATABASE_IMAGES = [
     "mysql", "mariadb", "percona", "postgres", "postgresql", "postgis", "timescaledb", "mongo",
     "mongodb", "redis", "valkey", "keydb", "memcached", "cassandra", "scylla", "elasticsearch",
@@ -237,15 +240,22 @@ def exposed_lateral_movement(context: AnalysisContext, params: SensitiveParams) 
     sensitive = [(w, why) for w, why in sensitive if why]
     if not sensitive:
         return
+    by_class: dict[int, list[tuple[Workload, list[str]]]] = {}
+    for target, why in sensitive:
+        by_class.setdefault(engine.class_of[id(target)].index, []).append((target, why))
+    reached: dict[int, list[tuple[int, object]]] = {}  # source class → (sensitive class, conns)
     for workload, paths in exposed_workloads(context):
         source = engine.class_of[id(workload)].index
-        targets = []
-        for target, why in sensitive:
-            if target is workload:
-                continue
-            conns = engine.class_conns(source, engine.class_of[id(target)].index)
-            if not conns.is_empty:
-                targets.append((target, why, conns))
+        classes = reached.get(source)
+        if classes is None:
+            classes = reached[source] = [
+                (index, conns) for index in by_class
+                if not (conns := engine.class_conns(source, index)).is_empty
+            ]
+        targets = [
+            (target, why, conns)
+            for index, conns in classes for target, why in by_class[index] if target is not workload
+        ]
         if not targets:
             continue
         chain = _chain(paths)
@@ -254,17 +264,17 @@ def exposed_lateral_movement(context: AnalysisContext, params: SensitiveParams) 
             first.kind, f"{first.kind} {first.ref}", f"{'; '.join(why)}; NetworkPolicy allows {conns}",
             first.resource,
         )]
-        listed = [f"{t.kind} {t.ref} ({'; '.join(w)}; {c})" for t, w, c in targets[1:]]
-        more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
-        also = f"; it also reaches {', '.join(listed[:5])}{more}" if listed else ""
+        listed = [f"{t.kind} {t.ref} ({'; '.join(w)}; {c})" for t, w, c in targets[1:6]]
+        more = f" and {len(targets) - 6} more" if len(targets) > 6 else ""
+        also = f"; it also reaches {', '.join(listed)}{more}" if listed else ""
         yield Hit(
             workload.resource,
             f"{workload.kind} {workload.ref} is reachable from outside and NetworkPolicy lets it "
             f"connect to {len(targets)} sensitive workload(s): {_render(hops)}{_other_doors(paths)}"
             f"{also}",
             path=workload.template.path_str,
-            details=_details(hops, paths, targets=[
+            details=_details(hops, paths, targetCount=len(targets), targets=[
                 {"workload": t.display, "why": w, "connections": str(c), "object": t.resource.ref()}
-                for t, w, c in targets
+                for t, w, c in targets[:MAX_TARGETS]
             ]),
         )

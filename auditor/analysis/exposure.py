@@ -443,8 +443,20 @@ def _covered(host: str, covered: set[str]) -> bool:
     return bool(dot) and f"*.{parent}" in covered
 
 
+def paths_by_door(context: AnalysisContext) -> dict[int, list[ExposurePath]]:
+    """id(door object) → its exposure paths."""
+
+    def build() -> dict[int, list[ExposurePath]]:
+        index: dict[int, list[ExposurePath]] = {}
+        for path in exposure_paths(context):
+            index.setdefault(id(path.door), []).append(path)
+        return index
+
+    return context.memo("exposure.by_door", build)
+
+
 def _front_door_paths_of(context: AnalysisContext, resource: Resource) -> list[ExposurePath]:
-    return [p for p in exposure_paths(context) if p.door is resource]
+    return paths_by_door(context).get(id(resource), [])
 
 
 @analyzer("exposure.ingress_without_tls")
@@ -571,7 +583,7 @@ def admin_interfaces(context: AnalysisContext, params: AdminParams) -> Iterator[
         if key in seen:
             continue
         seen.add(key)
-        related = [p for p in exposure_paths(context) if p.door is path.door and (
+        related = [p for p in paths_by_door(context)[id(path.door)] if (
             (p.workload.display if p.workload else (p.service.ref if p.service else "")) == target
         )]
         what = f"{path.workload.kind} {path.workload.ref}" if path.workload else f"Service {target}"
