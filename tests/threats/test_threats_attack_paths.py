@@ -130,6 +130,7 @@ def test_exposed_workload_reaching_a_database_kube_system_and_secrets():
     assert targets["shop/payments[Deployment]"] == ["mounts Secret stripe"]
     assert targets["kube-system/coredns[Deployment]"] == ["runs in kube-system"]
     assert "4 sensitive workload(s)" in finding.message
+    assert finding.details["targetCount"] == 4
 
 
 def test_isolated_sensitive_workloads_are_not_reported():
