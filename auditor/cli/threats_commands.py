@@ -14,16 +14,15 @@ from pathlib import Path
 
 import click
 
-from ..analysis.registry import AnalysisSettings
 from ..engine.baseline import load_baseline
-from ..engine.config import load_config
+from ..engine.config import Config, load_config
 from ..engine.notices import Notice
 from ..inventory import Inventory, LoadOptions, ParseLimits
 from ..pipeline import ScanOptions, load_inventory, load_rules, scan_inventory
 from ..report.threat_model import THREAT_FORMATS, build, render
 from ..resources import workshop_dir
 from . import display_path, main, parse_size, policy_option, use_color
-from .scan_commands import _kube_version
+from .scan_commands import _kube_version, _pss_settings
 
 
 @dataclass
@@ -85,19 +84,17 @@ def threats(
       kube-auditor threats --workshop
       kube-auditor threats --format markdown -o threat-model.md k8s/
     """
-    config = load_config(config_path) if config_path else None
+    config = load_config(config_path) if config_path else Config()
     options = ScanOptions(
         policy_dirs=list(policy_dirs),
         builtin_policies=not no_builtin_policies,
+        config=config,
         baseline=load_baseline(baseline_path) if baseline_path else None,
         default_namespace=default_namespace,
         load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
-        settings=AnalysisSettings(extra={"rbac.builtin": not no_builtin_rbac}),
+        settings=_pss_settings(config, None, None),
     )
-    if config is not None:
-        options.config = config
-        options.settings.pss_level = config.pss.level or "restricted"
-        options.settings.pss_version = config.pss.version or "latest"
+    options.settings.extra["rbac.builtin"] = not no_builtin_rbac
     options.settings.kube_version = _kube_version(kube_version)
     inventory, notices, files = ThreatSource(list(paths), workshop).load(options)
     for notice in notices:
