@@ -56,6 +56,8 @@ class ThreatSource:
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
 @click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in RBAC roles and bindings.")
 @click.option("--kube-version", default=None, metavar="1.N", help="The target cluster's Kubernetes version (e.g. 1.30).")
+@click.option("--pss-level", type=click.Choice(["baseline", "restricted"]), default=None, help="Pod Security level the KA-PSS rules check (as for scan).")
+@click.option("--pss-version", metavar="v1.N|latest", default=None, help="Pod Security policy version the KA-PSS rules check (as for scan).")
 def threats(
     paths: tuple[str, ...],
     workshop: bool,
@@ -71,6 +73,8 @@ def threats(
     no_color: bool,
     no_builtin_rbac: bool,
     kube_version: str | None,
+    pss_level: str | None,
+    pss_version: str | None,
 ) -> None:
     """Show the threat model: findings by STRIDE category and by 4C layer.
 
@@ -92,7 +96,7 @@ def threats(
         baseline=load_baseline(baseline_path) if baseline_path else None,
         default_namespace=default_namespace,
         load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
-        settings=_pss_settings(config, None, None),
+        settings=_pss_settings(config, pss_level, pss_version),
     )
     options.settings.extra["rbac.builtin"] = not no_builtin_rbac
     options.settings.kube_version = _kube_version(kube_version)

@@ -110,6 +110,16 @@ def test_kube_version_reaches_the_rules():
     assert "KA-PSP-013" in rules and "KA-PSP-007" not in rules
 
 
+def test_pss_options_reach_the_rules():
+    def pss_rules(*flags):
+        data = json.loads(run("--workshop", "--format", "json", "--top", "1000", *flags).stdout)
+        return {f["rule"] for group in data["layers"] for f in group["top"] if f["rule"].startswith("KA-PSS")}
+
+    assert "KA-PSS-013" in pss_rules()  # restricted by default: allowPrivilegeEscalation unset
+    assert "KA-PSS-013" not in pss_rules("--pss-level", "baseline")
+    assert run("--workshop", "--pss-version", "v9").exit_code == 2
+
+
 def test_scan_table_has_a_compact_stride_block(workshop):
     lines = summary_lines(workshop)
     assert lines[0].split()[0] == "ElevationOfPrivilege"  # the most severe first
