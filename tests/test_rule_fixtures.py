@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / "policies"
 FIXTURES = REPO / "fixtures" / "rules"
 EXPECT = re.compile(r"^#\s*expect-findings:\s*(\d+)\s*$", re.M)
+#: ``# kube-version: 1.30``: scan the fixture as for a cluster of that version (scan --kube-version)
+KUBE_VERSION = re.compile(r"^#\s*kube-version:\s*(\S+)\s*$", re.M)
 
 
 def _rules() -> list[Rule]:
@@ -35,6 +37,8 @@ RULE_IDS = [rule.id for rule in RULES]
 def _findings(manifest: Path, rule_id: str):
     # Only the repository's packs, so a rule is judged by its own pack as written.
     options = ScanOptions(policy_dirs=[POLICIES], builtin_policies=False)
+    version = KUBE_VERSION.search(manifest.read_text(encoding="utf-8"))
+    options.settings.kube_version = version.group(1) if version else None
     result = scan_paths([str(manifest)], options)
     problems = [str(n) for n in result.notices if n.category == "input"]
     assert not problems, f"{manifest} is not read cleanly: {problems}"

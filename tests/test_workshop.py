@@ -79,6 +79,25 @@ EXPECTED: dict[str, set[str]] = {
         # are only implied (their labels are unknown), and kube-system is exempt anyway.
         | {"KA-PSS-021 Namespace psp-example"}
     ),
+    # psp-example (volumes '*', seLinux RunAsAny, allowPrivilegeEscalation unset,
+    # readOnlyRootFilesystem unset), usable by ServiceAccount psp-example/fake-user
+    "KA-PSP": {
+        "KA-PSP-004 PodSecurityPolicy psp-example",
+        "KA-PSP-007 PodSecurityPolicy psp-example",
+        "KA-PSP-010 PodSecurityPolicy psp-example",
+        "KA-PSP-011 PodSecurityPolicy psp-example",
+    },
+    "KA-EXP": {
+        # the Dashboard's NodePort Service, which publishes an administration interface
+        "KA-EXP-002 Service kube-system/kubernetes-dashboard",
+        "KA-EXP-006 Service kube-system/kubernetes-dashboard",
+        # the counter Ingress has no TLS
+        "KA-EXP-004 Ingress default/counter",
+    },
+    "KA-PATH": {
+        # NodePort Service → Dashboard → ServiceAccount admin-user → cluster-admin
+        "KA-PATH-002 Deployment kube-system/kubernetes-dashboard",
+    },
 }
 
 

@@ -29,6 +29,9 @@ BUILTIN_ANALYZER_MODULES: tuple[str, ...] = (
     "auditor.analysis.rbac.analyzers",
     "auditor.analysis.netpol.analyzers",
     "auditor.analysis.pss_rules",
+    "auditor.analysis.psp.analyzers",
+    "auditor.analysis.exposure",
+    "auditor.analysis.attack_paths",
 )
 
 

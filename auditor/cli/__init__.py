@@ -120,10 +120,12 @@ def _register_commands() -> None:
     from . import (  # noqa: F401
         diff_commands,
         netpol_commands,
+        psp_commands,
         pss_commands,
         rbac_commands,
         scan_commands,
         snapshot_commands,
+        threats_commands,
     )
 
 

@@ -74,6 +74,7 @@ def _load_config(path: Path | None) -> Config:
     default=None,
     help="Pod Security policy version the KA-PSS rules check (default: latest, or the config's pss.version).",
 )
+@click.option("--kube-version", default=None, metavar="1.N", help="The target cluster's Kubernetes version (e.g. 1.30), for version-dependent rules.")
 @live_source.cluster_options()
 @click.option("--helm", "helm_charts", metavar="CHART_DIR", multiple=True, help="Render a Helm chart with helm template and scan it (repeatable; a chart directory given as PATH is rendered too).")
 @click.option("--kustomize", "kustomizations", metavar="DIR", multiple=True, help="Build a kustomization with kustomize build and scan it (repeatable).")
@@ -96,6 +97,7 @@ def scan(
     no_builtin_rbac: bool,
     pss_level: str | None,
     pss_version: str | None,
+    kube_version: str | None,
     cluster: bool = False,
     context: str | None = None,
     kubeconfig: str | None = None,
@@ -145,6 +147,7 @@ def scan(
         settings=_pss_settings(config, pss_level, pss_version),
     )
     options.settings.extra["rbac.builtin"] = not (no_builtin_rbac or cluster or snapshots)
+    options.settings.kube_version = _kube_version(kube_version)
     with gc_paused():  # the scan and its rendering allocate much and free little
         if cluster:
             live = live_source.read_live(kubeconfig, context, namespaces)
@@ -189,6 +192,19 @@ def _pss_settings(config: Config, level: str | None, version: str | None) -> Ana
     return AnalysisSettings(
         pss_level=level or config.pss.level or "restricted", pss_version=version or "latest"
     )
+
+
+def _kube_version(text: str | None) -> str | None:
+    """``--kube-version``: ``1.30``, ``v1.30`` or ``1.30.2``, kept as given; else exit 2."""
+    if text is None:
+        return None
+    from ..analysis.psp import parse_kube_version
+
+    try:
+        parse_kube_version(text)
+    except ValueError as error:
+        fail(f"--kube-version: {error}")
+    return text
 
 
 def _rules_for_listing(policy_dirs: tuple[Path, ...]) -> list[Rule]:

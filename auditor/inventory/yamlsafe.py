@@ -456,6 +456,12 @@ _ALIAS = re.compile(r"\*([^\s,\[\]{}]+)")
 _TAB_IN_INDENTATION = re.compile(r"^[ ?:-]*\t", re.M)
 
 
+# A flow collection where a flow mapping expects a key ("{{ include ... }}" in a Helm
+# template, "{[1]: 2}"): Kubernetes refuses non-scalar keys; the fast parser makes Python
+# tuples of them. Also matches nested flow sequences ("[[1], [2]]"), which only costs speed.
+_FLOW_COLLECTION_KEY = re.compile(r"[{,][ \t]*[{\[]")
+
+
 def _uses_aliases(text: str) -> bool:
     return any("&" + match.group(1) in text for match in _ALIAS.finditer(text))
 
@@ -514,6 +520,7 @@ def needs_exact_path(text: str) -> bool:
         )
         or (_has_long_number(text) and _NEEDS_EXACT_PATH.search(text) is not None)
         or ("\t" in text and _TAB_IN_INDENTATION.search(text) is not None)
+        or ("{" in text and _FLOW_COLLECTION_KEY.search(text) is not None)
     )
 
 

@@ -18,6 +18,7 @@ from ..engine.result import ScanResult
 from ..threat import SEVERITIES_DESCENDING, Severity
 from . import ReportOptions
 from ._common import group_by_object
+from .threat_model import print_summary
 
 SEVERITY_STYLE = {
     Severity.critical: "bold white on red",
@@ -77,6 +78,7 @@ def render(result: ScanResult, options: ReportOptions) -> str:
             console.print(Text(f"  {notice}", style="dim"))
     console.print()
     _summary(console, summary)
+    print_summary(console, result)
     _gate_line(console, summary)
     return buffer.getvalue()
 

@@ -671,3 +671,15 @@ def test_tabs_line_breaks_and_unicode_are_fine():
     data = loaded('v: "tab\there"\nw: "é ü 日本 \U0001f600"\nx: "a\\u0001b"\n')
     assert data["v"] == "tab\there" and data["w"] == "é ü 日本 \U0001f600"
     assert data["x"] == "a\x01b"  # an escape is not a raw control character
+
+
+@pytest.mark.parametrize("body", ["v: {{ include \"x\" . }}\n", "v: {[1]: 2}\n", "v: {a: 1, {b: 2}: 3}\n"])
+def test_collection_keys_in_flow_mappings_are_errors_on_both_paths(body):
+    # a Helm template scanned by mistake, or a complex key: Kubernetes cannot decode either
+    assert needs_exact_path(body)
+    outcomes = set()
+    for options in (None, FAST, EXACT):
+        with pytest.raises(InputError) as error:
+            load_text(HEADER + body, "k.yaml", options=options)
+        outcomes.add(str(error.value))
+    assert len(outcomes) == 1, outcomes
