@@ -1,0 +1,149 @@
+"""``fix``, ``remediate``, ``apply`` and ``rollback``: from findings to a changed cluster.
+
+Exit codes: ``fix`` 0 (2 on errors); ``remediate`` 0; ``apply`` 0 when everything was
+applied (or there was nothing to do), 1 when it stopped at a failure or the dry run failed,
+2 on errors; ``rollback`` 0 when everything was restored, 1 when something could not be.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..engine.config import load_config
+from ..inventory import LoadOptions, ParseLimits
+from ..pipeline import ScanOptions
+from ..resources import workshop_dir
+from . import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    display_path,
+    fail,
+    main,
+    parse_size,
+    policy_option,
+)
+
+
+def _scan_options(policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size) -> ScanOptions:
+    from ..analysis.registry import AnalysisSettings
+
+    config = load_config(config_path) if config_path else None
+    options = ScanOptions(
+        policy_dirs=list(policy_dirs),
+        builtin_policies=not no_builtin_policies,
+        default_namespace=default_namespace,
+        load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
+    )
+    if config is not None:
+        options.config = config
+        options.settings = AnalysisSettings(
+            pss_level=config.pss.level or "restricted", pss_version=config.pss.version or "latest"
+        )
+    return options
+
+
+def _common_options(func):
+    func = click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")(func)
+    func = click.option("--default-namespace", default="default", show_default=True, help="Namespace for namespaced objects that name none.")(func)
+    func = click.option("--config", "config_path", type=click.Path(path_type=Path), help="Configuration file (rules off, waivers).")(func)
+    func = click.option("--no-builtin-policies", is_flag=True, help="Use only the packs given with --policy.")(func)
+    return policy_option(func)
+
+
+# ----------------------------------------------------------------------------- fix
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--write", is_flag=True, help="Rewrite the files in place.")
+@click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), help="Write the fixed tree into DIR (mirroring the inputs).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the changes.")
+@click.option("--rule", "rule_ids", multiple=True, help="Fix only findings of this rule (repeatable).")
+@click.option("--risky", is_flag=True, help="Also apply fixes that may break a workload (see docs/remediation.md).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Format of the report on stderr.")
+@_common_options
+def fix(paths, write, output, show_diff, rule_ids, risky, fmt, policy_dirs, no_builtin_policies,
+        config_path, default_namespace, max_file_size) -> None:
+    """Rewrite manifests so that findings with a mechanical fix go away.
+
+    Only what a finding calls for is changed, and nothing else in the files: comments, key
+    order, quoting and formatting stay. Findings that need judgment are listed, not guessed.
+
+    \b
+    Examples:
+      kube-auditor fix k8s/ --diff                 # preview
+      kube-auditor fix k8s/ --write                # in place
+      kube-auditor fix k8s/ --output fixed/        # a fixed copy of the tree
+      kube-auditor fix k8s/ --write --rule KA-CTR-007
+    """
+    from ..remediate.fix import FixOptions, plan_fixes, write_in_place, write_mirror
+
+    if not (write or output or show_diff):
+        raise click.UsageError("say what to do with the fixes: --write, --output DIR or --diff")
+    if write and output:
+        raise click.UsageError("--write and --output exclude each other")
+    options = FixOptions(
+        scan=_scan_options(policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size),
+        rules=set(rule_ids) or None,
+        risky=risky,
+    )
+    report = plan_fixes(list(paths), options)
+    if show_diff:
+        for change in report.changed_files:
+            click.echo(change.diff(), nl=False)
+    if write:
+        written = write_in_place(report)
+        where = f"{len(written)} file(s) rewritten"
+    elif output:
+        write_mirror(report, output)
+        where = f"fixed tree written to {output}"
+    else:
+        where = "nothing written (--diff only)"
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2), err=True)
+    else:
+        _print_fix_report(report, where)
+    sys.exit(EXIT_OK)
+
+
+def _print_fix_report(report, where: str) -> None:
+    from ..remediate.fix import FIXED, WAIVED
+
+    lines = []
+    for outcome in report.outcomes:
+        finding = outcome.finding
+        head = f"{finding.rule} {finding.resource.display}" + (f" ({finding.container})" if finding.container else "")
+        head += f" [{finding.resource.source.file}:{finding.resource.source.line}]"
+        if outcome.status == WAIVED:
+            lines.append(f"  waived   {head}")
+            continue
+        mark = {"fixed": "fixed   ", "partial": "partial ", "not-fixed": "left    "}[outcome.status]
+        lines.append(f"  {mark} {head}")
+        for step in outcome.applied:
+            lines.append(f"      + {step.where}: {step.what}")
+        for step in outcome.pending:
+            if outcome.problem:
+                lines.append(f"      ! {step.where}: {step.what}: {outcome.problem}")
+            elif step.tier == "risky":
+                lines.append(f"      ? {step.where}: {step.what} (with --risky: {step.why})")
+            else:
+                lines.append(f"      - {step.where}: {step.what}" + (f" ({step.why})" if step.why else ""))
+    counts = report.summary()
+    for notice in report.notices:
+        click.echo(f"kube-auditor: warning: {notice}", err=True)
+    if lines:
+        click.echo("\n".join(lines), err=True)
+    click.echo(
+        f"kube-auditor: {counts[FIXED]} finding(s) fixed, {counts['partial']} partly, "
+        f"{counts['not-fixed']} left for review, {counts[WAIVED]} waived; "
+        f"{len(report.changed_files)} file(s) changed; {where}",
+        err=True,
+    )
+
+
+__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "display_path", "fail", "workshop_dir"]
