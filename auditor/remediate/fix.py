@@ -148,6 +148,8 @@ class FixOptions:
     rules: set[str] | None = None
     #: also apply fixes that may break a workload
     risky: bool = False
+    #: rules already loaded for ``scan`` (loading packs is the slow part of a small scan)
+    loaded_rules: list | None = None
 
 
 # ----------------------------------------------------------------------------- planning
@@ -223,7 +225,7 @@ def plan_fixes(paths: list[str], options: FixOptions | None = None) -> FixReport
     options = options or FixOptions()
     if "-" in paths:
         raise InputError(Location("-"), "fix needs files it can rewrite, not stdin")
-    rules = load_rules(options.scan)
+    rules = options.loaded_rules if options.loaded_rules is not None else load_rules(options.scan)
     inventory, notices, files = load_inventory(paths, options.scan)
     result = scan_inventory(inventory, rules, options.scan, notices, files)
     ctx = FixContext(inventory, risky=options.risky)

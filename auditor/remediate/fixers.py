@@ -549,3 +549,8 @@ def run_fixer(found: Fixer, obj: dict[str, Any], finding: Finding, ctx: FixConte
         return result
     found.func(target, finding, ctx, result.steps)
     return result
+
+
+def registry_rule_ids() -> list[str]:
+    """Rule ids that have a fixer of their own (Pod Security rules are found by check)."""
+    return sorted(_BY_RULE)

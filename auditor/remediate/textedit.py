@@ -360,7 +360,7 @@ class EditPlanner:
     def _flow_insert(self, open_at: int, close_at: int, entries: list[tuple[str, Any]], where: str) -> None:
         """Insert entries (``(rendered key or "", value)``) into a flow collection."""
         inner = self.text[open_at + 1:close_at]
-        multiline = "\n" in inner.strip()
+        multiline = "\n" in inner and bool(inner.strip())
         if multiline:
             # one entry per line, at the indentation of the last entry
             stripped_end = open_at + 1 + len(inner.rstrip())
