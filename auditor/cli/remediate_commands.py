@@ -146,4 +146,60 @@ def _print_fix_report(report, where: str) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- remediate
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--workshop", is_flag=True, help="Use the bundled workshop scenario.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for the manifests and PLAN.md.")
+@click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Kubernetes audit log (JSON lines) for least-privilege RBAC.")
+@click.option("--ingress-namespace", default="ingress-nginx", show_default=True, help="Namespace of the ingress controller.")
+@click.option("--api-server-cidr", help="Address range of the API server, for the egress of pods that use it.")
+@click.option("--include-system-namespaces", is_flag=True, help="Also write policies for kube-system, kube-public and kube-node-lease.")
+@_common_options
+def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_cidr, include_system_namespaces,
+              policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size) -> None:
+    """Write remediation manifests per namespace, and a PLAN.md saying what each blocks and could break.
+
+    \b
+    NetworkPolicies: default deny, plus the flows the inventory needs.
+    Pod Security: namespace labels at the strictest level its workloads pass.
+    RBAC: least-privilege roles from an audit log (--audit-log).
+
+    \b
+    Examples:
+      kube-auditor remediate k8s/ -o remediation/
+      kube-auditor remediate k8s/ --audit-log audit.log -o remediation/
+      kube-auditor apply remediation/
+    """
+    from ..pipeline import load_inventory, load_rules, scan_inventory
+    from ..remediate.netpol import NetpolOptions
+    from ..remediate.plan import RemediateOptions, build_plan, write_plan
+
+    inputs = list(paths)
+    if workshop:
+        inputs.append(display_path(workshop_dir()))
+    if not inputs:
+        raise click.UsageError("give PATH... or --workshop")
+    options = _scan_options(policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size)
+    rules = load_rules(options)
+    inventory, notices, files = load_inventory(inputs, options)
+    result = scan_inventory(inventory, rules, options, notices, files)
+    plan = build_plan(
+        inventory,
+        result.findings,
+        RemediateOptions(
+            netpol=NetpolOptions(ingress_namespace=ingress_namespace, api_server_cidr=api_server_cidr),
+            audit_log=audit_log,
+            include_system_namespaces=include_system_namespaces,
+            sources=inputs,
+        ),
+    )
+    written = write_plan(plan, output)
+    click.echo(f"kube-auditor: wrote {len(written) - 1} manifest file(s) and {output / 'PLAN.md'}", err=True)
+    click.echo(f"kube-auditor: read {output / 'PLAN.md'}, then: kube-auditor apply {output}", err=True)
+    sys.exit(EXIT_OK)
+
+
 __all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "display_path", "fail", "workshop_dir"]
