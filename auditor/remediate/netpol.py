@@ -159,15 +159,18 @@ _HOST = re.compile(
     r"(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)"
     r"(?::(?P<port>[0-9]{1,5}))?(?:/\S*)?$"
 )
-_SPLIT = re.compile(r"[\s,;=\"']+")
-
-
 def references(text: str) -> list[tuple[str, int | None]]:
     """Host names (and ports) a configuration string names: ``redis:6379,db`` →
-    ``[("redis", 6379), ("db", None)]``."""
+    ``[("redis", 6379), ("db", None)]``; ``--host=redis`` → ``[("redis", None)]``.
+
+    A string is read as a list of items separated by commas or semicolons; an item with
+    blanks inside is prose (or a shell line), not a reference, and is ignored."""
     found = []
-    for token in _SPLIT.split(text):
-        match = _HOST.match(token)
+    for item in re.split(r"[,;]", text):
+        item = item.strip().strip("\"'")
+        if not item or any(c.isspace() for c in item):
+            continue
+        match = _HOST.match(item.rsplit("=", 1)[-1])
         if match:
             port = match.group("port")
             found.append((match.group("host"), int(port) if port else None))
