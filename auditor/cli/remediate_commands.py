@@ -202,4 +202,111 @@ def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_
     sys.exit(EXIT_OK)
 
 
+# ----------------------------------------------------------------------------- apply
+
+
+def _cluster(kubeconfig, context):
+    from ..apply import Cluster, ClusterError
+
+    try:
+        return Cluster(kubeconfig, context)
+    except ClusterError as error:
+        fail(str(error))
+
+
+def _cluster_options(func):
+    func = click.option("--kubeconfig", type=click.Path(dir_okay=False, exists=True), help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")(func)
+    func = click.option("--context", help="Kubeconfig context (default: the current one).")(func)
+    return func
+
+
+@main.command("apply")
+@click.argument("directory", type=click.Path(exists=True, file_okay=True, path_type=Path))
+@_cluster_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force-conflicts", is_flag=True, help="Take over fields another field manager owns.")
+@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="Where the backup file is written.")
+def apply_command(directory, context, kubeconfig, yes, force_conflicts, backup_dir) -> None:
+    """Server-side apply the manifests of DIRECTORY (field manager kube-auditor), safely.
+
+    A server-side dry run and a diff against the live objects come first; nothing changes
+    unless you confirm (or give --yes). Before the first change a backup of every object that
+    will change, and the list of objects that will be created, is written to a timestamped
+    file for `kube-auditor rollback`. Apply stops at the first failure. It never deletes, and
+    never creates namespaces.
+    """
+    from ..apply.apply import backup_path, execute, load_manifests, plan_apply
+
+    manifests = load_manifests(directory)
+    if not manifests:
+        fail(f"{directory}: no manifests to apply")
+    cluster = _cluster(kubeconfig, context)
+    plan = plan_apply(cluster, manifests, force=force_conflicts)
+    for change in plan.changes:
+        if change.action != "unchanged" and not change.error:
+            click.echo(change.diff(), nl=False)
+    counts = {a: sum(1 for c in plan.pending if c.action == a) for a in ("create", "update")}
+    unchanged = sum(1 for c in plan.changes if c.action == "unchanged" and not c.error)
+    if plan.errors:
+        for change in plan.errors:
+            click.echo(f"kube-auditor: dry run failed: {change.ref.display}: {change.error}", err=True)
+        click.echo("kube-auditor: nothing was applied", err=True)
+        sys.exit(EXIT_FINDINGS)
+    click.echo(
+        f"kube-auditor: {counts['create']} to create, {counts['update']} to change, {unchanged} unchanged "
+        f"(server-side dry run against {cluster.server})",
+        err=True,
+    )
+    if not plan.pending:
+        sys.exit(EXIT_OK)
+    if not yes and not click.confirm("Apply these changes?", default=False, err=True):
+        click.echo("kube-auditor: nothing was applied", err=True)
+        sys.exit(EXIT_FINDINGS)
+    backup = backup_path(backup_dir)
+    result = execute(cluster, plan, backup, str(directory), force=force_conflicts)
+    for change in result.applied:
+        click.echo(f"  applied      {change.ref.display} ({change.action})", err=True)
+    if result.failed is not None:
+        click.echo(f"  FAILED       {result.failed.ref.display}: {result.failed.error}", err=True)
+        for change in result.not_attempted:
+            click.echo(f"  not applied  {change.ref.display}", err=True)
+        click.echo(
+            f"kube-auditor: stopped at the first failure: {len(result.applied)} applied, "
+            f"{len(result.not_attempted) + 1} not; undo with: kube-auditor rollback {backup}",
+            err=True,
+        )
+        sys.exit(EXIT_FINDINGS)
+    click.echo(f"kube-auditor: {len(result.applied)} applied; backup: {backup} (kube-auditor rollback {backup})", err=True)
+    sys.exit(EXIT_OK)
+
+
+@main.command("rollback")
+@click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_cluster_options
+@click.option("--force", is_flag=True, help="Also restore or delete objects changed since the apply.")
+def rollback_command(backup, context, kubeconfig, force) -> None:
+    """Restore what `kube-auditor apply` changed, exactly, and delete only what it created.
+
+    Objects changed by someone else since the apply are left alone and reported, unless
+    --force. Nothing else is ever deleted.
+    """
+    from ..apply import read_backup, rollback
+
+    data = read_backup(backup)
+    cluster = _cluster(kubeconfig, context or data.get("context"))
+    if data.get("server") and data["server"] != cluster.server:
+        fail(f"{backup} was taken on {data['server']}, not {cluster.server}; pick that cluster with --context/--kubeconfig")
+    result = rollback(cluster, data, force=force)
+    for label, items in (("restored", result.restored), ("deleted", result.deleted),
+                         ("unchanged", result.unchanged), ("skipped", result.skipped), ("FAILED", result.failed)):
+        for item in items:
+            click.echo(f"  {label:<10} {item}", err=True)
+    click.echo(
+        f"kube-auditor: {len(result.restored)} restored, {len(result.deleted)} deleted, "
+        f"{len(result.skipped)} skipped, {len(result.failed)} failed",
+        err=True,
+    )
+    sys.exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
 __all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "display_path", "fail", "workshop_dir"]
