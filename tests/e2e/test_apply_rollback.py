@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
@@ -259,3 +260,40 @@ def test_conflicts_are_explained_without_force(kube_apiserver, e2e_namespace, tm
     result = _apply(kube_apiserver, source, tmp_path, "--yes")
     assert result.exit_code == 1
     assert "conflict" in result.stderr and "--force-conflicts" in result.stderr
+
+
+def test_from_a_scan_to_an_applied_and_reverted_remediation(kube_apiserver, tmp_path):
+    """The analyst's path: remediate the counter app (workshop) living in its own namespace,
+    apply the result, check it is live, roll it back."""
+    workshop = Path(__file__).resolve().parents[2] / "fixtures" / "workshop"
+    namespace = kube_apiserver.ensure_namespace(f"counter-{uuid.uuid4().hex[:6]}")
+    objects = list(yaml.safe_load_all((workshop / "03-counter-app.yaml").read_text()))
+    for obj in objects:
+        obj["metadata"]["namespace"] = namespace
+    manifests = tmp_path / "k8s"
+    manifests.mkdir()
+    (manifests / "app.yaml").write_text(yaml.safe_dump_all(objects))
+    before = snapshot(kube_apiserver, namespace)
+
+    out = tmp_path / "remediation"
+    made = CliRunner().invoke(main, ["remediate", str(manifests), "-o", str(out)])
+    assert made.exit_code == 0, made.output
+    assert sorted(p.name for p in (out / namespace).iterdir()) == ["networkpolicies.yaml", "pod-security.yaml"]
+
+    result = _apply(kube_apiserver, out, tmp_path, "--yes")
+    assert result.exit_code == 0, result.output
+    live = snapshot(kube_apiserver, namespace)
+    assert {k for k in live if k.startswith("NetworkPolicy/")} == {
+        "NetworkPolicy/kube-auditor-default-deny", "NetworkPolicy/kube-auditor-allow-dns",
+        "NetworkPolicy/kube-auditor-ingress-counter", "NetworkPolicy/kube-auditor-egress-counter",
+        "NetworkPolicy/kube-auditor-ingress-redis",
+    }
+    labels = live["Namespace"]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["kubernetes.io/metadata.name"] == namespace  # the server's own label is kept
+
+    (backup,) = tmp_path.glob("kube-auditor-backup-*.json")
+    undone = _rollback(kube_apiserver, backup)
+    assert undone.exit_code == 0, undone.output
+    assert "1 restored, 5 deleted" in undone.stderr
+    assert_same(before, snapshot(kube_apiserver, namespace))
