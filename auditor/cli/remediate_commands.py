@@ -131,6 +131,8 @@ def _print_fix_report(report, where: str) -> None:
                 lines.append(f"      ! {step.where}: {step.what}: {outcome.problem}")
             elif step.tier == "risky":
                 lines.append(f"      ? {step.where}: {step.what} (with --risky: {step.why})")
+            elif step.where == "object":
+                lines.append(f"      - {step.why}: {step.what}")
             else:
                 lines.append(f"      - {step.where}: {step.what}" + (f" ({step.why})" if step.why else ""))
     counts = report.summary()

@@ -288,6 +288,10 @@ def plan_fixes(paths: list[str], options: FixOptions | None = None) -> FixReport
                 outcome.problem = "the change was written but the finding remains (please report this)"
     report = FixReport(changes, outcomes, list(paths))
     report.notices = [f"{n.file}:{n.line}: {n.message}" if n.line else f"{n.file}: {n.message}" for n in notices]
+    if wanted:
+        known = {rule.id for rule in rules}
+        for rule_id in sorted(wanted - known):
+            report.notices.append(f"--rule {rule_id}: no such rule is loaded")
     return report
 
 
