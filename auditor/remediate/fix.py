@@ -106,11 +106,9 @@ class FileChange:
 
     def diff(self, label: str | None = None) -> str:
         name = label or self.path
+        old, new = (name, name) if os.path.isabs(name) else (f"a/{name}", f"b/{name}")
         return "".join(
-            difflib.unified_diff(
-                self.old.splitlines(keepends=True), self.new.splitlines(keepends=True),
-                f"a/{name}", f"b/{name}",
-            )
+            difflib.unified_diff(self.old.splitlines(keepends=True), self.new.splitlines(keepends=True), old, new)
         )
 
 
@@ -167,6 +165,13 @@ def _identity(obj: Any) -> tuple[Any, Any]:
     return (obj.get("kind") if isinstance(obj, dict) else None, name)
 
 
+def _same_object(node: Any, obj: dict[str, Any]) -> bool:
+    """Whether a node of the file is the object the inventory read (items of typed lists
+    such as PodList leave their kind implied)."""
+    kind, name = _identity(node)
+    return name == _identity(obj)[1] and kind in (None, obj.get("kind"))
+
+
 def _json_style(text: str) -> Style:
     for line in text.splitlines()[1:]:
         stripped = line.lstrip(" ")
@@ -186,7 +191,7 @@ def _rewrite(text: str, is_json: bool, changes: list[tuple[int, Resource, dict]]
     lines = LineIndex(text)
     edits = []
     for ordinal, resource, new in changes:
-        if ordinal >= len(objects) or _identity(objects[ordinal]) != _identity(resource.obj):
+        if ordinal >= len(objects) or not _same_object(objects[ordinal], resource.obj):
             errors[ordinal] = "the object could not be found in the file again"
             continue
         node = objects[ordinal]
@@ -226,7 +231,11 @@ def plan_fixes(paths: list[str], options: FixOptions | None = None) -> FixReport
     if "-" in paths:
         raise InputError(Location("-"), "fix needs files it can rewrite, not stdin")
     rules = options.loaded_rules if options.loaded_rules is not None else load_rules(options.scan)
-    inventory, notices, files = load_inventory(paths, options.scan)
+    # each file once, even when named directly and through its directory
+    unique: dict[str, str] = {}
+    for name in iter_manifest_files(paths):
+        unique.setdefault(os.path.realpath(name), name)
+    inventory, notices, files = load_inventory(list(unique.values()), options.scan)
     result = scan_inventory(inventory, rules, options.scan, notices, files)
     ctx = FixContext(inventory, risky=options.risky)
     wanted = {r.upper() for r in options.rules} if options.rules else None

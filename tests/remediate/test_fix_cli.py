@@ -48,7 +48,7 @@ def test_diff_alone_writes_nothing(tmp_path):
     result = CliRunner().invoke(main, ["fix", str(source), "--diff", "--rule", "KA-CTR-007", *PACK])
     assert result.exit_code == 0, result.output
     assert _snapshot(source) == before
-    assert result.stdout.startswith("--- a/") and "+      automountServiceAccountToken: false\n" in result.stdout
+    assert result.stdout.startswith(f"--- {source}/") and "+      automountServiceAccountToken: false\n" in result.stdout
 
 
 def test_write_never_follows_a_symlink_out_of_the_given_paths(tmp_path):
@@ -75,3 +75,17 @@ def test_usage_errors(tmp_path):
     assert stdin.exit_code == 2 and "stdin" in stdin.stderr
     inside = runner.invoke(main, ["fix", str(source), "--output", str(source / "out"), *PACK])
     assert inside.exit_code == 2 and "inside an input directory" in inside.stderr
+
+
+def test_typed_lists_and_files_named_twice(tmp_path):
+    listing = tmp_path / "pods.yaml"
+    listing.write_text(
+        "apiVersion: v1\nkind: PodList\nitems:\n  - metadata: {name: a, namespace: x}\n    spec:\n"
+        "      containers:\n        - {name: c, image: \"x:1\"}\n"
+    )
+    result = CliRunner().invoke(
+        main, ["fix", str(listing), str(tmp_path), "--write", "--rule", "KA-CTR-007", *PACK]
+    )
+    assert result.exit_code == 0, result.output
+    assert listing.read_text().endswith('        - {name: c, image: "x:1"}\n      automountServiceAccountToken: false\n')
+    assert "1 finding(s) fixed" in result.stderr
