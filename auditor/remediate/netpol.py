@@ -388,7 +388,6 @@ def build(model: NetpolModel, inventory: Inventory, options: NetpolOptions | Non
 
     ingress: dict[int, list[tuple[Flow, dict[str, Any]]]] = defaultdict(list)
     egress: dict[int, list[tuple[Flow, dict[str, Any]]]] = defaultdict(list)
-    workloads = {id(w): w for w in model.workloads}
     for flow in flows:
         dst = flow.dst
         if dst.namespace not in skip:
@@ -443,7 +442,6 @@ def build(model: NetpolModel, inventory: Inventory, options: NetpolOptions | Non
             ))
         if not ingress.get(key) and namespace not in skip:
             notes[namespace].append(f"{workload.display}: no client found in the manifests, so all its ingress is denied")
-    del workloads
     return NetpolPlan(dict(policies), flows, api_egress, dict(notes), skipped)
 
 

@@ -234,8 +234,6 @@ def _psa_section(entry: psa.NamespaceLevels, psps: bool) -> list[str]:
         lines.append(f"  - not `{level}` because of: {shown}. `kube-auditor fix` fixes part of it.")
     for note in entry.psp_notes:
         lines.append(f"  - PodSecurityPolicy: {note}; PSA `{entry.enforce}` replaces it here (see below)")
-    if not entry.psp_notes and psps and entry.current == {}:
-        pass
     lines.append("")
     return lines
 
