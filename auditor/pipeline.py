@@ -6,6 +6,9 @@ functions; none of them re-implements a step.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,11 +108,30 @@ def load_inventory(paths: list[str], options: ScanOptions) -> tuple[Inventory, l
     return inventory, notices, loaded.files
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration of a scan.
+
+    A scan allocates hundreds of thousands of small dicts and lists (the parsed objects,
+    the findings) and keeps them: each generation-2 collection walks all of them without
+    freeing anything, which cost about a fifth of a 10k-object scan. The structures built
+    hold no reference cycles worth collecting; collection resumes afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def scan_paths(paths: list[str], options: ScanOptions) -> ScanResult:
     """The whole pipeline for manifest files."""
-    rules = load_rules(options)
-    inventory, notices, files = load_inventory(paths, options)
-    return scan_inventory(inventory, rules, options, notices, files)
+    with gc_paused():
+        rules = load_rules(options)
+        inventory, notices, files = load_inventory(paths, options)
+        return scan_inventory(inventory, rules, options, notices, files)
 
 
 __all__ = [

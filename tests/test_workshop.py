@@ -67,6 +67,18 @@ EXPECTED: dict[str, set[str]] = {
         # ... and the Dashboard runs as admin-user: a cluster-admin token in a workload
         "KA-RBAC-023 Deployment kube-system/kubernetes-dashboard",
     },
+    # Pod Security at the scan's default, restricted:latest. No workload sets a
+    # securityContext, so every one fails the four restricted checks that unset fields
+    # fail, and none fails baseline.
+    "KA-PSS": (
+        _each("KA-PSS-013", ALL)  # allowPrivilegeEscalation unset
+        | _each("KA-PSS-014", ALL)  # capabilities not dropped
+        | _each("KA-PSS-017", ALL)  # runAsNonRoot unset (rooter's image runs as root)
+        | _each("KA-PSS-019", ALL)  # no seccomp profile
+        # namespace labels: psp-example is declared without any. default and kube-system
+        # are only implied (their labels are unknown), and kube-system is exempt anyway.
+        | {"KA-PSS-021 Namespace psp-example"}
+    ),
 }
 
 

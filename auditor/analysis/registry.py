@@ -28,6 +28,7 @@ BUILTIN_ANALYZER_MODULES: tuple[str, ...] = (
     "auditor.analysis.serviceaccounts",
     "auditor.analysis.rbac.analyzers",
     "auditor.analysis.netpol.analyzers",
+    "auditor.analysis.pss_rules",
 )
 
 

@@ -11,13 +11,14 @@ import click
 import yaml
 
 from .. import __version__
+from ..analysis.pss import parse_version
 from ..analysis.rbac import builtin_rbac_summary
 from ..analysis.registry import AnalysisSettings
 from ..engine.baseline import load_baseline, write_baseline
-from ..engine.config import Config, load_config
+from ..engine.config import Config, ConfigError, load_config
 from ..engine.rules import Rule
 from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, load_rules, scan_paths
+from ..pipeline import ScanOptions, gc_paused, load_rules, scan_paths
 from ..report import FORMATS, ReportOptions, render
 from ..resources import rule_fixtures_dir, workshop_dir
 from . import (
@@ -59,6 +60,18 @@ def _load_config(path: Path | None) -> Config:
 @click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
 @click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in RBAC roles and bindings.")
+@click.option(
+    "--pss-level",
+    type=click.Choice(["baseline", "restricted"]),
+    default=None,
+    help="Pod Security level the KA-PSS rules check (default: restricted, or the config's pss.level).",
+)
+@click.option(
+    "--pss-version",
+    metavar="v1.N|latest",
+    default=None,
+    help="Pod Security policy version the KA-PSS rules check (default: latest, or the config's pss.version).",
+)
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -75,6 +88,8 @@ def scan(
     max_file_size: str,
     no_color: bool,
     no_builtin_rbac: bool,
+    pss_level: str | None,
+    pss_version: str | None,
 ) -> None:
     """Scan manifest files, directories (recursively) or - (stdin).
 
@@ -100,18 +115,16 @@ def scan(
         default_namespace=default_namespace,
         strict=strict,
         load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
-        settings=AnalysisSettings(
-            pss_level=config.pss.level or "restricted",
-            pss_version=config.pss.version or "latest",
-            extra={"rbac.builtin": not no_builtin_rbac},
-        ),
+        settings=_pss_settings(config, pss_level, pss_version),
     )
-    result = scan_paths(inputs, options)
-    if write_baseline_path:
-        count = write_baseline(write_baseline_path, result.findings)
-        click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
-    report_options = ReportOptions(fail_on=gate, color=use_color(no_color, output))
-    text = render(result, fmt, report_options)
+    options.settings.extra["rbac.builtin"] = not no_builtin_rbac
+    with gc_paused():  # the scan and its rendering allocate much and free little
+        result = scan_paths(inputs, options)
+        if write_baseline_path:
+            count = write_baseline(write_baseline_path, result.findings)
+            click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
+        report_options = ReportOptions(fail_on=gate, color=use_color(no_color, output))
+        text = render(result, fmt, report_options)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         summary = result.summary(gate)
@@ -123,6 +136,23 @@ def scan(
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if result.failing(gate) else EXIT_OK)
+
+
+def _pss_settings(config: Config, level: str | None, version: str | None) -> AnalysisSettings:
+    """The Pod Security level and version the scan checks: flags win over the config file."""
+    if version is not None:
+        try:
+            version = parse_version(version).label
+        except ValueError as error:
+            fail(f"--pss-version: {error}")
+    elif config.pss.version is not None:
+        try:
+            version = parse_version(config.pss.version).label
+        except ValueError as error:
+            raise ConfigError(f"{config.source or 'config'}: pss.version: {error}") from None
+    return AnalysisSettings(
+        pss_level=level or config.pss.level or "restricted", pss_version=version or "latest"
+    )
 
 
 def _rules_for_listing(policy_dirs: tuple[Path, ...]) -> list[Rule]:

@@ -274,8 +274,11 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-class PackLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, keeping timestamps as strings.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+
+class PackLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader (libyaml's C parser when present), keeping timestamps as strings.
 
     The stock loader builds ``date`` objects itself and raises a bare ValueError (no file,
     no line) for an impossible date such as ``2025-02-30``; as strings, dates are parsed

@@ -76,8 +76,12 @@ def apply_waivers(
             active.append(waiver)
     used = [False] * len(active)
     reported: set[int] = set()
+    by_resource: dict[int, tuple[set[str], str | None]] = {}  # one annotation read per object
     for finding in findings:
-        ids, reason = _annotation_waiver(finding.resource, notices, reported)
+        key = id(finding.resource)
+        if key not in by_resource:
+            by_resource[key] = _annotation_waiver(finding.resource, notices, reported)
+        ids, reason = by_resource[key]
         if finding.rule in ids:
             finding.waived, finding.waiver_reason = True, reason
         for index, waiver in enumerate(active):

@@ -45,7 +45,8 @@ class Inventory:
 
     Objects keep their input order. Duplicates are all kept (each is audited: each could be
     applied), and recorded; lookups by identity return the last one, as the last applied
-    manifest is the one that stays in a cluster.
+    manifest is the one that stays in a cluster. Objects named only by ``generateName`` are
+    never duplicates (the server names each one) and cannot be looked up by name.
     """
 
     def __init__(self, resources: list[Resource]) -> None:
@@ -55,6 +56,8 @@ class Inventory:
         self.duplicates: list[Duplicate] = []
         for resource in resources:
             self._by_kind[resource.kind].append(resource)
+            if not resource.metadata.get("name") and resource.metadata.get("generateName"):
+                continue  # each one applied is a new object, named by the server
             previous = self._by_key.get(resource.key)
             if previous is not None:
                 self.duplicates.append(Duplicate(previous, resource))

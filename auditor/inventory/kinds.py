@@ -66,6 +66,7 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 GENERIC_POD_SPEC_PATHS: tuple[tuple[str, ...], ...] = (
     ("spec", "template", "spec"),
     ("spec", "jobTemplate", "spec", "template", "spec"),
+    ("spec", "jobTargetRef", "template", "spec"),  # KEDA ScaledJob
 )
 
 #: Kinds that run to completion, for rules that only make sense for long-running pods.

@@ -52,7 +52,7 @@ def iter_manifest_files(paths: list[str]) -> Iterator[str]:
 
 
 def _decode(data: bytes, name: str) -> str:
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data:
         raise InputError(Location(name), "binary file (contains NUL bytes), not a YAML/JSON manifest")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(Location(name), "UTF-16 text is not supported; convert the file to UTF-8")
