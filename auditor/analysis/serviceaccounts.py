@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..inventory import Inventory, PodTemplate
+from .rbac.builtin import looks_bootstrap
 from .registry import AnalysisContext, Hit, NoParams, analyzer
 
 
@@ -36,11 +37,18 @@ ALL_SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
 
 def group_bound_service_account_namespaces(inventory: Inventory) -> tuple[bool, set[str]]:
     """Whether a binding grants to every ServiceAccount (``system:serviceaccounts``), and the
-    namespaces whose accounts are granted to as a group (``system:serviceaccounts:<ns>``)."""
+    namespaces whose accounts are granted to as a group (``system:serviceaccounts:<ns>``).
+
+    Kubernetes' own bindings are left out: every cluster binds ``system:serviceaccounts`` to
+    ``system:service-account-issuer-discovery``, which says nothing about a pod's needs (a
+    live cluster's inventory holds that binding; manifests rarely do).
+    """
     everyone = False
     namespaces: set[str] = set()
     prefix = ALL_SERVICE_ACCOUNTS_GROUP + ":"
     for binding in inventory.of_kind("RoleBinding", "ClusterRoleBinding"):
+        if looks_bootstrap(binding):
+            continue
         subjects = binding.obj.get("subjects")
         if not isinstance(subjects, list):
             continue

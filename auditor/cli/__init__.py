@@ -117,7 +117,13 @@ def policy_option(func):
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to :data:`main`."""
     # one import per command module; each registers its commands on `main`
-    from . import netpol_commands, pss_commands, rbac_commands, scan_commands  # noqa: F401
+    from . import (  # noqa: F401
+        netpol_commands,
+        pss_commands,
+        rbac_commands,
+        scan_commands,
+        snapshot_commands,
+    )
     from . import remediate_commands as _remediate  # noqa: F401
 
 

@@ -38,7 +38,7 @@ from ..analysis.rbac.render import (
 from ..inventory import Inventory, LoadOptions
 from ..pipeline import ScanOptions, load_inventory
 from ..resources import workshop_dir
-from . import EXIT_FINDINGS, EXIT_OK, display_path, fail, main, parse_size
+from . import EXIT_FINDINGS, EXIT_OK, display_path, fail, live_source, main, parse_size
 
 
 @dataclass
@@ -51,13 +51,30 @@ class RBACSource:
     builtin_file: Path | None = None
     default_namespace: str = "default"
     max_file_size: str = "50MB"
+    cluster: bool = False
+    context: str | None = None
+    kubeconfig: str | None = None
+    #: the cluster or snapshot whose own built-in roles the input holds (none merged then)
+    own_roles: str | None = None
 
-    def inventory(self) -> Inventory:
+    def inventory(self, rbac_only: bool = True) -> Inventory:
         inputs = list(self.paths)
         if self.workshop:
             inputs.append(display_path(workshop_dir()))
+        live_source.check_flags(self.cluster, self.context, self.kubeconfig)
+        if self.cluster:
+            if inputs:
+                raise click.UsageError("--cluster reads the cluster: give no PATH")
+            resources = live_source.RBAC_RESOURCES if rbac_only else None
+            live = live_source.read_live(self.kubeconfig, self.context, resources=resources)
+            live_source.echo_unread(live)
+            self.own_roles = live.source
+            return live_source.live_inventory(live)
         if not inputs:
-            raise click.UsageError("give manifest PATH..., - for stdin, or --workshop")
+            raise click.UsageError("give manifest PATH..., - for stdin, --cluster, or --workshop")
+        snapshots = live_source.snapshot_headers(inputs)
+        if snapshots:
+            self.own_roles = snapshots[0].path
         options = ScanOptions(
             default_namespace=self.default_namespace,
             load=LoadOptions(max_file_bytes=parse_size(self.max_file_size)),
@@ -67,10 +84,12 @@ class RBACSource:
             click.echo(f"kube-auditor: warning: {notice}", err=True)
         return inventory
 
-    def model(self) -> tuple[Inventory, RBACModel]:
-        inventory = self.inventory()
+    def model(self, rbac_only: bool = True) -> tuple[Inventory, RBACModel]:
+        inventory = self.inventory(rbac_only)
         builtin = load_builtin(self.builtin_file, enabled=self.builtin)
-        if self.builtin and not builtin.available:
+        if self.own_roles is not None:  # a cluster (or snapshot) holds its own built-in roles
+            builtin = live_source.own_roles(self.own_roles)
+        elif self.builtin and not builtin.available:
             click.echo(f"kube-auditor: note: built-in RBAC roles {builtin.status}", err=True)
         return inventory, RBACModel.build(inventory, builtin)
 
@@ -86,15 +105,20 @@ def source_options(func):
         ),
         click.option("--default-namespace", default="default", show_default=True, help="Namespace for objects that name none."),
         click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this."),
+        live_source.cluster_options(namespaces=False),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
 
 
-def _source(paths, workshop, no_builtin_rbac, builtin_rbac_file, default_namespace, max_file_size) -> RBACSource:
+def _source(
+    paths, workshop, no_builtin_rbac, builtin_rbac_file, default_namespace, max_file_size,
+    cluster=False, context=None, kubeconfig=None,
+) -> RBACSource:
     return RBACSource(
-        list(paths), workshop, not no_builtin_rbac, builtin_rbac_file, default_namespace, max_file_size
+        list(paths), workshop, not no_builtin_rbac, builtin_rbac_file, default_namespace, max_file_size,
+        cluster, context, kubeconfig,
     )
 
 
@@ -121,8 +145,9 @@ def rbac() -> None:
     """Query RBAC with the API server's semantics: who-can, can, permissions, paths.
 
     \b
-    Input: manifest files, directories or - after the arguments, or --workshop.
-    Built-in roles (cluster-admin, edit, system:*) are merged unless --no-builtin-rbac.
+    Input: manifest files, directories or - after the arguments, --workshop, or --cluster
+    (a live cluster's RBAC objects). Built-in roles (cluster-admin, edit, system:*) are
+    merged unless --no-builtin-rbac; a live cluster, or a snapshot of one, has its own.
     """
 
 
@@ -228,7 +253,7 @@ def paths(args, to, include_system, max_depth, max_nodes, fmt, **source) -> None
     if args and looks_like_subject(args[0]) and not os.path.exists(args[0]):
         subject = parse_subject(args.pop(0))
     target = TARGET if to == TARGET else _subject(to).node_id
-    inventory, model = _source(args, **source).model()
+    inventory, model = _source(args, **source).model(rbac_only=False)
     graph = EscalationGraph(model, inventory)
     if subject is not None:
         path, report = graph.path(subject.node_id, target, max_nodes=max_nodes, max_depth=max_depth)

@@ -18,7 +18,7 @@ from ..engine.baseline import load_baseline, write_baseline
 from ..engine.config import Config, ConfigError, load_config
 from ..engine.rules import Rule
 from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, gc_paused, load_rules, scan_paths
+from ..pipeline import ScanOptions, gc_paused, load_rules, scan_inventory, scan_paths
 from ..report import FORMATS, ReportOptions, render
 from ..resources import rule_fixtures_dir, workshop_dir
 from . import (
@@ -27,6 +27,7 @@ from . import (
     FAIL_ON_CHOICES,
     display_path,
     fail,
+    live_source,
     main,
     parse_size,
     policy_option,
@@ -72,6 +73,7 @@ def _load_config(path: Path | None) -> Config:
     default=None,
     help="Pod Security policy version the KA-PSS rules check (default: latest, or the config's pss.version).",
 )
+@live_source.cluster_options()
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -90,8 +92,12 @@ def scan(
     no_builtin_rbac: bool,
     pss_level: str | None,
     pss_version: str | None,
+    cluster: bool = False,
+    context: str | None = None,
+    kubeconfig: str | None = None,
+    namespaces: tuple[str, ...] = (),
 ) -> None:
-    """Scan manifest files, directories (recursively) or - (stdin).
+    """Scan manifest files, directories (recursively) or - (stdin), or a live cluster.
 
     \b
     Examples:
@@ -99,12 +105,18 @@ def scan(
       kube-auditor scan --format sarif -o results.sarif manifests/
       kubectl get all -A -o json | kube-auditor scan -
       kube-auditor scan --workshop
+      kube-auditor scan --cluster --context prod -n shop
     """
     inputs = list(paths)
     if workshop:
         inputs.append(display_path(workshop_dir()))
-    if not inputs:
-        raise click.UsageError("give PATH... to scan, - for stdin, or --workshop for the bundled demo")
+    live_source.check_flags(cluster, context, kubeconfig, namespaces)
+    if cluster and inputs:
+        raise click.UsageError("--cluster reads the cluster: give no PATH (or scan a snapshot file instead)")
+    if not inputs and not cluster:
+        raise click.UsageError("give PATH... to scan, - for stdin, --cluster, or --workshop for the bundled demo")
+    # a live cluster (or a snapshot of one) holds its own built-in roles: never merge the bundled ones
+    snapshots = live_source.snapshot_headers(inputs)
     config = _load_config(config_path)
     gate = severity_or_none(fail_on or config.fail_on or "high")
     options = ScanOptions(
@@ -117,9 +129,17 @@ def scan(
         load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
         settings=_pss_settings(config, pss_level, pss_version),
     )
-    options.settings.extra["rbac.builtin"] = not no_builtin_rbac
+    options.settings.extra["rbac.builtin"] = not (no_builtin_rbac or cluster or snapshots)
     with gc_paused():  # the scan and its rendering allocate much and free little
-        result = scan_paths(inputs, options)
+        if cluster:
+            live = live_source.read_live(kubeconfig, context, namespaces)
+            inventory = live_source.live_inventory(live)
+            result = scan_inventory(
+                inventory, load_rules(options), options, live_source.live_notices(live), [live.source]
+            )
+        else:
+            result = scan_paths(inputs, options)
+            result.notices.extend(live_source.snapshot_notices(snapshots))
         if write_baseline_path:
             count = write_baseline(write_baseline_path, result.findings)
             click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)

@@ -15,6 +15,7 @@ from ..engine.findings import Finding
 from ..engine.result import ScanResult
 from ..engine.rules import Rule
 from ..inventory import Resource
+from ..inventory.live import SOURCE_PREFIX as LIVE_SOURCE_PREFIX
 from ..threat import FRAMEWORK_TITLES, Framework, Severity
 
 
@@ -70,8 +71,11 @@ def report_rules(result: ScanResult) -> list[Rule]:
 
 
 def is_pseudo_file(name: str | None) -> bool:
-    """``<stdin>``, ``<memory>``, ``<input>``: names for input that is not a file on disk."""
+    """``<stdin>``, ``<memory>``, ``<input>``, ``cluster:CONTEXT/…`` (objects read from a live
+    cluster): names for input that is not a file on disk."""
     if not name:
+        return True
+    if name.startswith(LIVE_SOURCE_PREFIX):
         return True
     return name.startswith("<") and name.endswith(">") and "/" not in name and "\\" not in name
 
