@@ -23,6 +23,7 @@ from . import (
     EXIT_OK,
     display_path,
     fail,
+    live_source,
     main,
     parse_size,
     policy_option,
@@ -160,8 +161,10 @@ def _print_fix_report(report, where: str) -> None:
 @click.option("--api-server-cidr", help="Address range of the API server, for the egress of pods that use it.")
 @click.option("--include-system-namespaces", is_flag=True, help="Also write policies for kube-system, kube-public and kube-node-lease.")
 @_common_options
+@live_source.cluster_options()
 def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_cidr, include_system_namespaces,
-              policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size) -> None:
+              policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size,
+              cluster, context, kubeconfig, namespaces) -> None:
     """Write remediation manifests per namespace, and a PLAN.md saying what each blocks and could break.
 
     \b
@@ -173,6 +176,7 @@ def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_
     Examples:
       kube-auditor remediate k8s/ -o remediation/
       kube-auditor remediate k8s/ --audit-log audit.log -o remediation/
+      kube-auditor remediate --cluster --context prod -o remediation/
       kube-auditor apply remediation/
     """
     from ..pipeline import load_inventory, load_rules, scan_inventory
@@ -182,12 +186,23 @@ def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_
     inputs = list(paths)
     if workshop:
         inputs.append(display_path(workshop_dir()))
-    if not inputs:
-        raise click.UsageError("give PATH... or --workshop")
+    live_source.check_flags(cluster, context, kubeconfig, namespaces)
+    if cluster and inputs:
+        raise click.UsageError("--cluster reads the cluster: give no PATH")
+    if not inputs and not cluster:
+        raise click.UsageError("give PATH..., --cluster or --workshop")
     options = _scan_options(policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size)
     rules = load_rules(options)
-    inventory, notices, files = load_inventory(inputs, options)
-    result = scan_inventory(inventory, rules, options, notices, files)
+    if cluster:
+        # the cluster holds its own built-in roles: never merge the bundled ones
+        options.settings.extra["rbac.builtin"] = False
+        live = live_source.read_live(kubeconfig, context, namespaces)
+        inventory = live_source.live_inventory(live)
+        result = scan_inventory(inventory, rules, options, live_source.live_notices(live), [live.source])
+        inputs = [live.source]
+    else:
+        inventory, notices, files = load_inventory(inputs, options)
+        result = scan_inventory(inventory, rules, options, notices, files)
     plan = build_plan(
         inventory,
         result.findings,

@@ -297,3 +297,36 @@ def test_from_a_scan_to_an_applied_and_reverted_remediation(kube_apiserver, tmp_
     assert undone.exit_code == 0, undone.output
     assert "1 restored, 5 deleted" in undone.stderr
     assert_same(before, snapshot(kube_apiserver, namespace))
+
+
+def test_remediate_reads_a_live_cluster_like_its_manifests(kube_apiserver, tmp_path):
+    """``remediate --cluster`` plans from what the API server holds: the same policies as
+    from the manifests that were applied."""
+    from auditor.apply import Cluster
+
+    namespace = kube_apiserver.ensure_namespace(f"live-{uuid.uuid4().hex[:6]}")
+    workshop = Path(__file__).resolve().parents[2] / "fixtures" / "workshop"
+    objects = list(yaml.safe_load_all((workshop / "03-counter-app.yaml").read_text()))
+    cluster = Cluster(str(kube_apiserver.kubeconfig))
+    for obj in objects:
+        obj["metadata"]["namespace"] = namespace
+        cluster.apply(obj, dry_run=False, force=False)
+    manifests = tmp_path / "k8s"
+    manifests.mkdir()
+    (manifests / "app.yaml").write_text(yaml.safe_dump_all(objects))
+
+    from_files, from_cluster = tmp_path / "files", tmp_path / "cluster"
+    runner = CliRunner()
+    assert runner.invoke(main, ["remediate", str(manifests), "-o", str(from_files)]).exit_code == 0
+    live = runner.invoke(main, [
+        "remediate", "--cluster", "--kubeconfig", str(kube_apiserver.kubeconfig), "-n", namespace, "-o", str(from_cluster),
+    ])
+    assert live.exit_code == 0, live.output
+    policies = [
+        list(yaml.safe_load_all((root / namespace / "networkpolicies.yaml").read_text()))
+        for root in (from_files, from_cluster)
+    ]
+    assert policies[0] == policies[1]
+    assert {p["metadata"]["name"] for p in policies[1]} >= {
+        "kube-auditor-default-deny", "kube-auditor-ingress-counter", "kube-auditor-egress-counter",
+    }
