@@ -127,6 +127,7 @@ def _register_commands() -> None:
         snapshot_commands,
         threats_commands,
     )
+    from . import remediate_commands as _remediate  # noqa: F401
 
 
 _register_commands()
