@@ -29,10 +29,18 @@ def _rules(packs: tuple[Path, ...]):
     return load_rules(scan_options(*packs))
 
 
+KUBE_VERSION = re.compile(r"^#\s*kube-version:\s*(\S+)\s*$", re.M)
+
+
 def fix_files(paths: list[Path], *packs: Path, rules=None, risky=False, write=True):
+    scan = scan_options(*packs)
+    # a fixture may pin the cluster version its rule needs (as tests/test_rule_fixtures.py reads it)
+    for path in paths:
+        pinned = KUBE_VERSION.search(path.read_text())
+        if pinned:
+            scan.settings.kube_version = pinned.group(1)
     options = FixOptions(
-        scan=scan_options(*packs), rules=set(rules) if rules else None, risky=risky,
-        loaded_rules=_rules(packs),
+        scan=scan, rules=set(rules) if rules else None, risky=risky, loaded_rules=_rules(packs),
     )
     report = plan_fixes([str(p) for p in paths], options)
     if write:
