@@ -22,13 +22,13 @@ class Severity(str, Enum):
     @property
     def rank(self) -> int:
         """A number that grows with severity (info=0 … critical=4), for sorting and gates."""
-        return _SEVERITY_RANK[self]
+        return SEVERITY_RANK[self]
 
     def at_least(self, other: Severity) -> bool:
         return self.rank >= other.rank
 
 
-_SEVERITY_RANK = {
+SEVERITY_RANK: dict[Severity, int] = {
     Severity.info: 0,
     Severity.low: 1,
     Severity.medium: 2,
