@@ -117,7 +117,7 @@ def policy_option(func):
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to :data:`main`."""
     # one import per command module; each registers its commands on `main`
-    from . import netpol_commands, rbac_commands, scan_commands  # noqa: F401
+    from . import export_commands, netpol_commands, rbac_commands, scan_commands, webhook_commands  # noqa: F401  # noqa: F401
 
 
 _register_commands()
