@@ -72,6 +72,8 @@ class Metrics:
         )
         self.rules.labels("admission")
         self.rules.labels("skipped")
+        for endpoint in ("validate", "mutate"):
+            self.latency.labels(endpoint)
         self._version = __version__
 
     def set_info(self, mode: str, threshold: str, evaluated: int, skipped: int) -> None:
