@@ -28,7 +28,7 @@ from .scope import admission_kinds, skip_reason
 #: Findings listed in one denial message or one warnings list; the rest are counted.
 MAX_LISTED = 20
 #: Warnings longer than this are cut (the API server truncates long warnings anyway).
-MAX_WARNING_CHARS = 400
+MAX_WARNING_CHARS = 240
 #: Sub-resources whose requests carry containers (others, such as status, pass).
 EVALUATED_SUBRESOURCES = frozenset({"", "ephemeralcontainers"})
 #: At most this many kinds get an engine of their own; others share a field-rule engine.
@@ -226,9 +226,18 @@ def denial_message(request: AdmissionRequest, violations: list[Finding], thresho
 
 
 def warnings_for(findings: list[Finding]) -> list[str]:
-    out = [_cut(f"{f.rule} ({f.severity.value}): {f.message}", MAX_WARNING_CHARS) for f in findings[:MAX_LISTED]]
-    if len(findings) > MAX_LISTED:
-        out.append(f"... and {len(findings) - MAX_LISTED} more kube-auditor findings")
+    """One warning per rule (its first finding, and how many more): the API server keeps
+    about 4 KiB of warnings per response and cuts long ones, so they stay short."""
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        grouped.setdefault(finding.rule, []).append(finding)
+    out = []
+    for rule, found in list(grouped.items())[:MAX_LISTED]:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        head = f"{rule} ({found[0].severity.value}): "
+        out.append(head + _cut(found[0].message, MAX_WARNING_CHARS - len(head) - len(more)) + more)
+    if len(grouped) > MAX_LISTED:
+        out.append(f"... and {len(grouped) - MAX_LISTED} more kube-auditor rules")
     return out
 
 
