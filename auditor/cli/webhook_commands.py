@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -74,6 +75,9 @@ def serve(
         serving = build_server(config, cert_file, key_file, host=host, port=port)
     except TLSError as error:
         fail(str(error))
+    # uvicorn drains connections on SIGTERM, then re-raises the signal: end with 0 then,
+    # as a graceful stop should, instead of dying by the signal.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serving.server.run()
 
 

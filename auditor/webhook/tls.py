@@ -43,6 +43,9 @@ def server_context(cert_file: Path, key_file: Path, min_version: str = "1.2") ->
 
 
 def _load_pair(context: ssl.SSLContext, cert_file: Path, key_file: Path) -> None:
+    for path in (cert_file, key_file):
+        if not Path(path).is_file():
+            raise TLSError(f"{path}: no such file")
     try:
         context.load_cert_chain(str(cert_file), str(key_file))
     except FileNotFoundError as error:
