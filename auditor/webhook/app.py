@@ -18,20 +18,24 @@ outcome (fail open or closed) is returned.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import orjson
 
 from .config import WebhookConfig
+from .deadline import AlarmRunner, DeadlineExceeded, ThreadRunner, runner_for
 from .decide import Admission, Decision
 from .logs import get_logger
 from .metrics import Metrics
 from .mutate import mutation_patch
 from .review import AdmissionRequest, ReviewError, parse_review, response_review, review_uid
+from .scope import PROCESS_KINDS
 
+_timeout = getattr(asyncio, "timeout", None)
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
@@ -63,7 +67,10 @@ class WebhookApp:
         self.max_body = config.server.max_request_bytes
         self.body_timeout = config.server.request_timeout_seconds
         self.deadline = config.timeouts.evaluation_ms / 1000
-        self.pool = ThreadPoolExecutor(config.server.workers, thread_name_prefix="kube-auditor-eval")
+        #: how evaluations are time-bounded; chosen at startup, in the event loop's thread
+        self.runner: AlarmRunner | ThreadRunner | None = None
+        #: the worker processes for RBAC reviews (None: they run here)
+        self.processes: ProcessPoolExecutor | None = None
         self._background = background or []
         self._tasks: list[asyncio.Task] = []
         self.metrics.set_info(
@@ -83,6 +90,12 @@ class WebhookApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.runner = runner_for(self.deadline, self.config.server.workers, self.config.timeouts.isolation)
+                try:
+                    await self._start_processes()
+                except Exception as error:  # noqa: BLE001 - reported, then the server stops
+                    await send({"type": "lifespan.startup.failed", "message": f"worker process: {error}"})
+                    return
                 for job in self._background:
                     self._tasks.append(asyncio.create_task(job()))
                 self.ready = True
@@ -91,7 +104,10 @@ class WebhookApp:
                 self.ready = False
                 for task in self._tasks:
                     task.cancel()
-                self.pool.shutdown(wait=False, cancel_futures=True)
+                if self.runner is not None:
+                    self.runner.close()
+                if self.processes is not None:
+                    self.processes.shutdown(wait=False, cancel_futures=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -110,14 +126,14 @@ class WebhookApp:
             return
         if path in ("/healthz", "/livez"):
             await _respond(send, 200, b"ok\n", TEXT)
-            self.metrics.requests.labels("healthz", "200").inc()
+            self.metrics.child(self.metrics.requests, "healthz", "200").inc()
         elif path == "/readyz":
             code = 200 if self.ready else 503
             await _respond(send, code, b"ok\n" if self.ready else b"not ready\n", TEXT)
-            self.metrics.requests.labels("readyz", str(code)).inc()
+            self.metrics.child(self.metrics.requests, "readyz", str(code)).inc()
         elif path == "/metrics":
             await _respond(send, 200, self.metrics.render(), self.metrics.content_type.encode())
-            self.metrics.requests.labels("metrics", "200").inc()
+            self.metrics.child(self.metrics.requests, "metrics", "200").inc()
         else:
             await self._refuse(send, "other", 404, "not_found", "no such endpoint", started)
 
@@ -161,10 +177,14 @@ class WebhookApp:
                     return
 
         try:
-            await asyncio.wait_for(read(), self.body_timeout)
-        except asyncio.TimeoutError:
+            if _timeout is not None:  # Python 3.11+: a timer on this task, no extra task
+                async with _timeout(self.body_timeout):
+                    await read()
+            else:  # pragma: no cover - Python 3.10
+                await asyncio.wait_for(read(), self.body_timeout)
+        except (asyncio.TimeoutError, TimeoutError):
             raise BodyError(408, "slow_body", f"the body did not arrive within {self.body_timeout:g}s") from None
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _review(self, scope: dict, receive: Receive, send: Send, endpoint: str, started: float) -> None:
         try:
@@ -195,13 +215,45 @@ class WebhookApp:
         elapsed = time.perf_counter() - started
         self._account(endpoint, request, decision, patch, elapsed)
 
-    async def _decide(self, request: AdmissionRequest) -> Decision:
+    async def _start_processes(self) -> None:
+        count = self.config.server.process_workers
+        if count == 0:
+            return
+        from . import workers
+
+        # spawn: a fresh interpreter, never a fork of a process with threads and a loop
+        pool = ProcessPoolExecutor(
+            count, mp_context=multiprocessing.get_context("spawn"),
+            initializer=workers.initialize, initargs=(self.config,),
+        )
         loop = asyncio.get_running_loop()
-        timeouts = self.config.timeouts
-        future = loop.run_in_executor(self.pool, self._timed_decide, request)
+        for _ in range(count):  # each worker loads the rules before the server is ready
+            await loop.run_in_executor(pool, workers.ready)
+        self.processes = pool
+
+    async def _in_process(self, request: AdmissionRequest) -> Decision:
+        from . import workers
+
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        future = loop.run_in_executor(self.processes, workers.decide, request)
         try:
             return await asyncio.wait_for(future, self.deadline)
         except asyncio.TimeoutError:
+            raise DeadlineExceeded from None
+        finally:
+            self.metrics.evaluation.observe(time.perf_counter() - started)
+
+    async def _decide(self, request: AdmissionRequest) -> Decision:
+        timeouts = self.config.timeouts
+        if self.runner is None:  # served without the ASGI lifespan protocol
+            self.runner = runner_for(self.deadline, self.config.server.workers, "thread")
+        try:
+            if self.processes is not None and request.kind in PROCESS_KINDS:
+                early = self.admission.precheck(request)
+                return early if early is not None else await self._in_process(request)
+            return await self.runner.run(self._timed_decide, request)
+        except DeadlineExceeded:
             allowed = timeouts.on_timeout == "allow"
             return Decision(
                 allowed,
@@ -251,10 +303,10 @@ class WebhookApp:
     def _account(self, endpoint: str, request: AdmissionRequest, decision: Decision,
                  patch: list[dict] | None, elapsed: float) -> None:
         metrics = self.metrics
-        metrics.requests.labels(endpoint, "200").inc()
-        metrics.latency.labels(endpoint).observe(elapsed)
-        metrics.admissions.labels(
-            endpoint, request.operation, request.kind,
+        metrics.child(metrics.requests, endpoint, "200").inc()
+        metrics.child(metrics.latency, endpoint).observe(elapsed)
+        metrics.child(
+            metrics.admissions, endpoint, request.operation, metrics.kind_label(request.kind),
             "allowed" if decision.allowed else "denied", decision.reason,
         ).inc()
         if endpoint == "validate" and decision.findings:
@@ -270,9 +322,9 @@ class WebhookApp:
                     label = lesser
                 else:
                     label = "below"
-                metrics.decisions.labels(finding.rule, finding.severity.value, label).inc()
+                metrics.child(metrics.decisions, finding.rule, finding.severity.value, label).inc()
         for finding in decision.waived:
-            metrics.decisions.labels(finding.rule, finding.severity.value, "waived").inc()
+            metrics.child(metrics.decisions, finding.rule, finding.severity.value, "waived").inc()
         self.log.info(
             "admission review",
             extra={

@@ -58,6 +58,9 @@ class Timeouts(_Strict):
     on_timeout: Outcome = Field(default="deny", alias="onTimeout")
     #: the answer when evaluation raises (a bug, never bad input): same choice
     on_error: Outcome = Field(default="deny", alias="onError")
+    #: ``auto``: a SIGALRM timer on the server's main thread (no per-request thread
+    #: hand-off), worker threads elsewhere; ``thread``: always worker threads
+    isolation: Literal["auto", "thread"] = "auto"
 
 
 class TLS(_Strict):
@@ -81,8 +84,10 @@ class Server(_Strict):
     keep_alive_seconds: int = Field(default=120, alias="keepAliveSeconds", ge=1)
     #: connections served at once; more are answered 503
     max_connections: int = Field(default=1000, alias="maxConnections", ge=1)
-    #: threads evaluating requests (each evaluation has its own deadline)
+    #: threads evaluating requests when the deadline needs them (see timeouts.isolation)
     workers: int = Field(default=4, ge=1, le=64)
+    #: processes serving the reviews of RBAC objects (0: the server's own process)
+    process_workers: int = Field(default=1, alias="processWorkers", ge=0, le=8)
 
 
 class Mutation(_Strict):

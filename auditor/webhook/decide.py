@@ -9,10 +9,15 @@ server's business (``server.py`` runs ``decide`` in a worker thread).
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
+
+import orjson
 
 from ..analysis.registry import AnalysisSettings
 from ..engine.evaluate import Engine
@@ -33,6 +38,13 @@ MAX_WARNING_CHARS = 240
 EVALUATED_SUBRESOURCES = frozenset({"", "ephemeralcontainers"})
 #: At most this many kinds get an engine of their own; others share a field-rule engine.
 MAX_ENGINES = 256
+#: Results of analyzer-backed evaluations kept by content (RBAC reviews build the RBAC
+#: model with Kubernetes' built-in roles, ~100 times the cost of a Pod's).
+RESULT_CACHE_SIZE = 512
+#: metadata that changes with every write but never changes a finding
+_VOLATILE_METADATA = frozenset({
+    "resourceVersion", "uid", "generation", "creationTimestamp", "managedFields", "selfLink",
+})
 
 
 @dataclass(slots=True)
@@ -85,6 +97,7 @@ class Admission:
         self._field_engine = Engine(self._field_rules)
         self._engines: dict[str, tuple[Engine, list[Rule]]] = {}
         self._lock = threading.Lock()
+        self._results: OrderedDict[bytes, tuple[list[Finding], list[Finding]]] = OrderedDict()
         self.threshold: Severity = config.effective_threshold
         self.warn_threshold: Severity | None = config.effective_warn_threshold
         ex = config.exemptions
@@ -142,16 +155,45 @@ class Admission:
     # -- evaluation --------------------------------------------------------------------
 
     def findings(self, obj: dict[str, Any], request: AdmissionRequest) -> tuple[list[Finding], list[Finding]]:
-        """(counted, waived) findings of the rules on one object, as ``scan`` reports them."""
+        """(counted, waived) findings of the rules on one object, as ``scan`` reports them.
+
+        Objects judged by analyzers (RBAC objects, NetworkPolicies) are remembered by
+        content: an unchanged object re-applied, or the old object of an update, costs a
+        lookup. Findings are never mutated after this point, so sharing them is safe."""
         obj = _with_type(obj, request)
-        inventory = Inventory.from_dicts([obj], request.namespace or DEFAULT_NAMESPACE, file="<admission>")
         engine, rules = self.engine_for(obj["kind"])
+        key = self._cache_key(obj, request) if engine is not self._field_engine else None
+        if key is not None:
+            with self._lock:
+                cached = self._results.get(key)
+                if cached is not None:
+                    self._results.move_to_end(key)
+                    return cached
+        inventory = Inventory.from_dicts([obj], request.namespace or DEFAULT_NAMESPACE, file="<admission>")
         result = scan_inventory(inventory, rules, self.options, engine=engine)
         counted = [f for f in result.findings if f.counts_for_gate]
         waived = [f for f in result.findings if f.waived]
+        if key is not None:
+            with self._lock:
+                self._results[key] = (counted, waived)
+                if len(self._results) > RESULT_CACHE_SIZE:
+                    self._results.popitem(last=False)
         return counted, waived
 
-    def decide(self, request: AdmissionRequest) -> Decision:
+    @staticmethod
+    def _cache_key(obj: dict[str, Any], request: AdmissionRequest) -> bytes | None:
+        try:
+            text = orjson.dumps(
+                [_stable(obj), request.namespace, dt.date.today().isoformat()], option=orjson.OPT_SORT_KEYS
+            )
+        except (TypeError, orjson.JSONEncodeError):
+            return None
+        return hashlib.sha256(text).digest()
+
+    def precheck(self, request: AdmissionRequest) -> Decision | None:
+        """The answers that need no rule: operations and sub-resources that carry nothing
+        to judge, exemptions, objects being deleted, updates that change nothing rules
+        read. None when the rules must run."""
         if request.operation not in ("CREATE", "UPDATE"):
             return Decision(True, "operation")
         if request.sub_resource not in EVALUATED_SUBRESOURCES:
@@ -163,6 +205,21 @@ class Admission:
         assert obj is not None  # parse_review requires it for CREATE and UPDATE
         if request.operation == "UPDATE" and _metadata(obj).get("deletionTimestamp"):
             return Decision(True, "deleting")
+        if (
+            request.operation == "UPDATE"
+            and self.config.updates.new_findings_only
+            and request.old_object is not None
+            and _stable(obj) == _stable(request.old_object)
+        ):
+            return Decision(True, "unchanged")  # nothing that rules read has changed
+        return None
+
+    def decide(self, request: AdmissionRequest) -> Decision:
+        early = self.precheck(request)
+        if early is not None:
+            return early
+        obj = request.object
+        assert obj is not None
         counted, waived = self.findings(obj, request)
         if (
             counted
@@ -260,6 +317,13 @@ def _cut(text: str, limit: int) -> str:
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     metadata = obj.get("metadata")
     return metadata if isinstance(metadata, dict) else {}
+
+
+def _stable(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object without status and the metadata every write changes: what rules read."""
+    stable = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    stable["metadata"] = {k: v for k, v in _metadata(obj).items() if k not in _VOLATILE_METADATA}
+    return stable
 
 
 def _labels(obj: dict[str, Any]) -> dict[str, Any]:

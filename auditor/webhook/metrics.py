@@ -75,6 +75,24 @@ class Metrics:
         for endpoint in ("validate", "mutate"):
             self.latency.labels(endpoint)
         self._version = __version__
+        self._children: dict = {}
+        self._kinds: set[str] = set()
+
+    def child(self, metric, *labels: str):
+        """``metric.labels(*labels)``, memoised (label lookups lock and hash every time)."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def kind_label(self, kind: str) -> str:
+        """A request's kind as a label value; past 64 distinct kinds, ``other`` (a client
+        that is not the API server must not grow the registry without bound)."""
+        if kind in self._kinds or len(self._kinds) < 64:
+            self._kinds.add(kind)
+            return kind
+        return "other"
 
     def set_info(self, mode: str, threshold: str, evaluated: int, skipped: int) -> None:
         self.info.labels(self._version, mode, threshold).set(1)

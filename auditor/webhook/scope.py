@@ -42,6 +42,11 @@ ADMISSION_ANALYZERS: dict[str, frozenset[str]] = {
     "pss.namespace_labels": frozenset({"Namespace"}),
 }
 
+#: Kinds whose review builds the RBAC model: served by a worker process when configured.
+PROCESS_KINDS: frozenset[str] = frozenset(
+    kind for name, kinds in ADMISSION_ANALYZERS.items() if name.startswith("rbac.") for kind in kinds
+)
+
 #: Analyzers that judge a binding by the role it names: at admission they know Kubernetes'
 #: built-in roles (admin, edit, cluster-admin, ...) but not the cluster's own Roles, so a
 #: binding to a custom role passes (``scan`` of the manifests, or of the live cluster,

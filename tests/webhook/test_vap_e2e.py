@@ -149,7 +149,9 @@ def rules_namespace(kube_apiserver, tmp_path_factory):
     ns = namespace(kube_apiserver, "rules")
     hook_ns = namespace(kube_apiserver, "hook")
     install(kube_apiserver, WARN_EXPORT, "rules")
-    config = WebhookConfig.model_validate({"mode": "warn", "threshold": "info", "warnThreshold": "none"})
+    config = WebhookConfig.model_validate(
+        {"mode": "warn", "threshold": "info", "warnThreshold": "none", "server": {"processWorkers": 0}}
+    )
     with RunningWebhook(config, tmp_path_factory.mktemp("vap-webhook")) as running:
         name = f"ka-e2e-vap-{RUN}"
         kube_apiserver.request_json("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", {

@@ -53,7 +53,9 @@ def eventually(check, timeout=20.0, interval=0.1):
 def admission(tmp_path_factory) -> Admission:
     pack = tmp_path_factory.mktemp("e2e-pack") / "extra.yaml"
     pack.write_text(PACK)
-    return Admission(WebhookConfig.model_validate({"policies": [str(pack)], "threshold": "high"}))
+    return Admission(WebhookConfig.model_validate(
+        {"policies": [str(pack)], "threshold": "high", "server": {"processWorkers": 0}}
+    ))
 
 
 def with_mode(admission: Admission, mode: str) -> tuple[WebhookConfig, Admission]:

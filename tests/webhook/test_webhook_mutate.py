@@ -127,7 +127,7 @@ def test_mutate_endpoint_returns_a_base64_jsonpatch(tmp_path):
 
     from auditor.webhook.config import WebhookConfig
 
-    config = WebhookConfig.model_validate({"mutation": {"enabled": True}})
+    config = WebhookConfig.model_validate({"mutation": {"enabled": True}, "server": {"processWorkers": 0}})
     with RunningWebhook(config, tmp_path) as running:
         status, answer = running.post("/mutate", review(pod(), uid="m-1"))
         status_update, update = running.post("/mutate", review(pod(), "UPDATE", old=pod()))

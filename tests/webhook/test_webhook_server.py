@@ -21,7 +21,7 @@ from auditor.webhook.tls import self_signed
 CONFIG = {
     "mode": "enforce",
     "threshold": "medium",
-    "server": {"requestTimeoutSeconds": 1.0, "keepAliveSeconds": 30},
+    "server": {"requestTimeoutSeconds": 1.0, "keepAliveSeconds": 30, "processWorkers": 0},
     "tls": {"reloadIntervalSeconds": 0.2},
 }
 
@@ -334,3 +334,45 @@ def test_shutdown_is_clean(tmp_path, shared_admission):
     assert not running._thread.is_alive()
     with pytest.raises(OSError):
         running.get("/healthz")
+
+
+def test_rbac_reviews_are_served_by_a_worker_process(tmp_path):
+    config = WebhookConfig.model_validate({**CONFIG, "server": {**CONFIG["server"], "processWorkers": 1}})
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "ops-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "ops"}],
+    }
+    with RunningWebhook(config, tmp_path) as running:
+        assert running.app.processes is not None
+        denied = running.validate(review(binding, uid="rbac-1"))
+        unchanged = running.validate(review(binding, "UPDATE", old=binding, uid="rbac-2"))
+        pod_answer = running.validate(review(hardened_pod(), uid="pod-1"))
+    assert denied["allowed"] is False and "KA-RBAC-001" in denied["status"]["message"]
+    assert unchanged["allowed"] is True  # answered in the server: nothing changed
+    assert pod_answer["allowed"] is True
+
+
+def test_alarm_deadline_interrupts_a_runaway_evaluation():
+    import asyncio
+
+    from auditor.webhook.deadline import AlarmRunner, DeadlineExceeded
+
+    runner = AlarmRunner(0.1)
+
+    def spin(_):
+        while True:
+            pass
+
+    async def main():
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded):
+            await runner.run(spin, None)
+        assert time.monotonic() - started < 1
+        assert await runner.run(lambda x: x * 2, 21) == 42
+
+    try:
+        asyncio.run(main())
+    finally:
+        runner.close()
