@@ -208,6 +208,42 @@ class Scope:
         }[self.target]  # type: ignore[return-value]
 
 
+def _closing_paren(pattern: str, start: int) -> int | None:
+    """Index of the ``)`` closing the group opened at ``start`` (escapes and classes honoured)."""
+    depth, index, in_class = 0, start, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return None
+
+
+def _leading_negative_lookahead(pattern: str) -> tuple[str, str] | None:
+    """``^(?!X)Y`` as (X, Y): it matches exactly when X does not match at the start and Y
+    does, which RE2 can say as two anchored matches."""
+    if not pattern.startswith("^(?!"):
+        return None
+    end = _closing_paren(pattern, 1)
+    if end is None:
+        return None
+    inner, rest = pattern[4:end], pattern[end + 1:]
+    if not rest or "(?" in inner and any(f.search(inner) for f, _ in _RE2_UNSUPPORTED[:2]):
+        return None
+    return inner, rest
+
+
 def _check_regex(pattern: str) -> None:
     for finder, feature in _RE2_UNSUPPORTED:
         if finder.search(pattern):
@@ -223,6 +259,15 @@ def _value_test(condition: PathCondition) -> Callable[[str], str]:
     if op == "not_in":
         return lambda v: f"!({v} in {literal(list(operand))})"
     if op == "matches":
+        split = _leading_negative_lookahead(operand)
+        if split is not None:
+            excluded, wanted = split
+            _check_regex(excluded)
+            _check_regex(wanted)
+            return lambda v: (
+                f"(type({v}) == string && !{v}.matches({literal('^(?:' + excluded + ')')}) && "
+                f"{v}.matches({literal('^' + wanted)}))"
+            )
         _check_regex(operand)
         return lambda v: f"(type({v}) == string && {v}.matches({literal(operand)}))"
     if op in ("gt", "gte", "lt", "lte"):

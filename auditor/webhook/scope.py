@@ -58,7 +58,7 @@ PARTIAL_AT_ADMISSION: dict[str, str] = {
 
 #: Why an analyzer that is not in :data:`ADMISSION_ANALYZERS` is skipped, when known.
 SKIP_REASONS: dict[str, str] = {
-    "inventory.duplicates": "a request carries one object: there is nothing to duplicate",
+    "inventory.duplicates": "duplicates are between manifests, and a request carries one object",
     "serviceaccount.unneeded_token": "needs the cluster's RoleBindings to know whether the account is used",
     "rbac.dangling_bindings": "the bound role usually exists in the cluster, not in the request",
     "rbac.escalation_paths": "needs the whole RBAC graph of the cluster",

@@ -119,7 +119,7 @@ def cel_form(analyzer: str) -> Callable[[CelFormFunc], CelFormFunc]:
 
 
 def _load_forms() -> None:
-    from . import cel_pss  # noqa: F401  (registers pss.check)
+    from . import cel_forms, cel_pss  # noqa: F401  (register their forms)
 
 
 @dataclass
@@ -196,8 +196,8 @@ def rule_form(rule: Rule, settings: AnalysisSettings) -> CelForm:
 
             why = skip_reason(rule)
             if why is not None:
-                shown = why if why.startswith("needs ") else f"cannot judge one object: {why}"
-                raise CannotCompile(f"analyzer {check.analyzer} {shown}")
+                shown = why if why.startswith("needs ") else f": {why}"
+                raise CannotCompile(f"analyzer {check.analyzer}{'' if shown.startswith(':') else ' '}{shown}")
             raise CannotCompile(
                 f"analyzer {check.analyzer} is Python with no CEL form (the webhook evaluates it)"
             )
