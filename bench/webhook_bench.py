@@ -420,6 +420,7 @@ def main() -> None:
         "python": sys.version.split()[0], "cpus": os.cpu_count(), "connections": args.connections,
         "body_bytes": {"min": sizes[0], "median": sizes[len(sizes) // 2], "max": sizes[-1]},
         "server": evaluation, "results": results, "floor": floor_results,
+        "rates_held_with_p99_under_10ms": held,
         "highest_rate_with_p99_under_10ms": max(held) if held else None,
     }
     if args.json:
@@ -439,7 +440,8 @@ def main() -> None:
     for label, stats in merged.items():
         print(f"  {label:<32} " + "  ".join(f"{s['p50_ms']:.2f}/{s['p99_ms']:.2f}" for s in stats))
     print(f"server: {evaluation['evaluations']} evaluations, mean {evaluation['mean_evaluation_ms']} ms of rule evaluation")
-    print(f"highest rate held with p99 under {TARGET_P99_MS:g} ms: {summary['highest_rate_with_p99_under_10ms']}")
+    print(f"rates held with p99 under {TARGET_P99_MS:g} ms (and every request answered in time): "
+          f"{', '.join(f'{r:g}' for r in held) or 'none'}")
     if floor_results:
         print("do-nothing server on the same stack (the machine's floor):")
         for r in floor_results:
