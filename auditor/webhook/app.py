@@ -37,6 +37,8 @@ from .review import AdmissionRequest, ReviewError, parse_review, response_review
 from .scope import PROCESS_KINDS
 
 _timeout = getattr(asyncio, "timeout", None)
+#: An oversized body is read and dropped up to this many times the limit (see _read_body).
+DRAIN_FACTOR = 4
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
@@ -157,28 +159,41 @@ class WebhookApp:
     # -- admission ----------------------------------------------------------------------
 
     async def _read_body(self, scope: dict, receive: Receive) -> bytes:
+        """The request body, within the size limit and the request deadline.
+
+        An oversized body is still read (and dropped), up to four times the limit: a
+        server that answers 413 and closes while the client is sending makes the client's
+        TCP stack discard the answer (a reset), and the client sees a broken connection
+        instead of the reason."""
+        limit = self.max_body
+        too_large = False
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     raise BodyError(400, "invalid", "Content-Length is not a number") from None
-                if declared > self.max_body:
-                    raise BodyError(413, "too_large", f"the body ({declared} bytes) is over the limit of {self.max_body} bytes")
+                if declared > limit * DRAIN_FACTOR:
+                    raise BodyError(413, "too_large", f"the body ({declared} bytes) is over the limit of {limit} bytes")
+                too_large = declared > limit
         chunks: list[bytes] = []
         size = 0
 
         async def read() -> None:
-            nonlocal size
+            nonlocal size, too_large
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise BodyError(400, "invalid", "the client went away before sending the whole body")
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                if size > self.max_body:
-                    raise BodyError(413, "too_large", f"the body is over the limit of {self.max_body} bytes")
-                chunks.append(chunk)
+                if size > limit:
+                    too_large = True
+                    chunks.clear()
+                    if size > limit * DRAIN_FACTOR:
+                        return
+                elif not too_large:
+                    chunks.append(chunk)
                 if not message.get("more_body", False):
                     return
 
@@ -189,7 +204,11 @@ class WebhookApp:
             else:  # pragma: no cover - Python 3.10
                 await asyncio.wait_for(read(), self.body_timeout)
         except (asyncio.TimeoutError, TimeoutError):
+            if too_large:
+                raise BodyError(413, "too_large", f"the body is over the limit of {limit} bytes") from None
             raise BodyError(408, "slow_body", f"the body did not arrive within {self.body_timeout:g}s") from None
+        if too_large:
+            raise BodyError(413, "too_large", f"the body ({size} bytes) is over the limit of {limit} bytes")
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _review(self, scope: dict, receive: Receive, send: Send, endpoint: str, started: float) -> None:

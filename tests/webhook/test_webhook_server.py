@@ -110,10 +110,20 @@ def test_bad_input_is_a_clear_400(server, name):
     assert expected in answer["error"]
 
 
-def test_oversized_body_is_refused_before_reading(server):
+def test_oversized_body_is_refused_with_a_clear_413(server):
     big = b'{"pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
-    status, answer = server.post("/validate", big)
-    assert status == 413 and "over the limit" in answer["error"]
+    for _ in range(3):  # the answer must reach the client every time, not a reset
+        status, answer = server.post("/validate", big)
+        assert status == 413 and "over the limit" in answer["error"]
+
+
+def test_a_huge_declared_body_is_refused_before_reading(server):
+    sock = _tls_socket(server)
+    sock.sendall(b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n")
+    sock.settimeout(10)
+    answer = sock.recv(65536)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 413")
 
 
 def test_oversized_chunked_body_is_refused(server):
