@@ -104,9 +104,15 @@ def namespace(server, tag: str) -> str:
     return name
 
 
-def install(server, export, tag: str) -> None:
-    """Create the policies, with bindings narrowed to the namespace labelled ``tag``."""
-    for obj in export.objects:
+def install(server, export, tag: str, sentinel: str) -> None:
+    """Create the policies, with bindings narrowed to the namespace labelled ``tag``.
+
+    The policy and binding named ``sentinel`` are created last: the API server learns of
+    policies and bindings through watches delivered in order, so once a probe shows the
+    sentinel at work, every policy created before it is in force too."""
+    last = [o for o in export.objects if o["metadata"]["name"] == sentinel]
+    assert len(last) == 2, sentinel
+    for obj in [o for o in export.objects if o["metadata"]["name"] != sentinel] + last:
         if obj["kind"] == "ValidatingAdmissionPolicyBinding":
             obj["spec"]["matchResources"] = {"namespaceSelector": {"matchLabels": {LABEL: f"{tag}-{RUN}"}}}
         apply(server, obj)
@@ -148,7 +154,7 @@ def rules_namespace(kube_apiserver, tmp_path_factory):
     """Policies (warn) judging one namespace, the webhook (warn, every severity) another."""
     ns = namespace(kube_apiserver, "rules")
     hook_ns = namespace(kube_apiserver, "hook")
-    install(kube_apiserver, WARN_EXPORT, "rules")
+    install(kube_apiserver, WARN_EXPORT, "rules", COMPILED_RULES["KA-CTR-001"])
     config = WebhookConfig.model_validate(
         {"mode": "warn", "threshold": "info", "warnThreshold": "none", "server": {"processWorkers": 0}}
     )
@@ -268,10 +274,13 @@ def test_pss_policies_match_the_exact_evaluator(kube_apiserver, level):
     )
     checks_by_policy = {name: check.removeprefix("pss:") for check, name in export.compiled}
     ns = namespace(kube_apiserver, level)
-    install(kube_apiserver, export, level)
+    sentinel = f"ka-e2e-{level[:4]}-{RUN}-pss-privileged"
+    install(kube_apiserver, export, level, sentinel)
     privileged = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe"},
                   "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"privileged": True}}]}}
-    assert eventually(lambda: policy_names(create(kube_apiserver, privileged, ns)[1])), "policies never took effect"
+    assert eventually(lambda: sentinel in policy_names(create(kube_apiserver, privileged, ns)[1])), (
+        "policies never took effect"
+    )
     mismatches, sent = [], 0
     for name, obj in _conformance_pods(level):
         status, warnings, answer = create(kube_apiserver, obj, ns)
@@ -302,7 +311,7 @@ def test_deny_mode_refuses_with_the_rule_and_its_fix(kube_apiserver):
     assert actions[f"ka-e2e-deny-{RUN}-pss-privileged"] == ["Deny"]
     assert actions[f"ka-e2e-deny-{RUN}-ka-ctr-001"] == ["Warn"]  # medium, below the threshold
     ns = namespace(kube_apiserver, "deny")
-    install(kube_apiserver, export, "deny")
+    install(kube_apiserver, export, "deny", f"ka-e2e-deny-{RUN}-pss-privileged")
     bad = hardened_pod(name="agent")
     bad["spec"]["containers"][0]["securityContext"]["privileged"] = True
     del bad["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"]
