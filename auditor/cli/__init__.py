@@ -117,7 +117,9 @@ def policy_option(func):
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to :data:`main`."""
     # one import per command module; each registers its commands on `main`
-    from . import export_commands, netpol_commands, rbac_commands, scan_commands, webhook_commands  # noqa: F401  # noqa: F401
+    from . import netpol_commands, rbac_commands, scan_commands  # noqa: F401
+    from .export_commands import export  # noqa: F401
+    from .webhook_commands import webhook  # noqa: F401
 
 
 _register_commands()
