@@ -119,15 +119,17 @@ def _register_commands() -> None:
     # one import per command module; each registers its commands on `main`
     from . import (  # noqa: F401
         diff_commands,
+        export_commands,
         netpol_commands,
         psp_commands,
         pss_commands,
         rbac_commands,
+        remediate_commands,
         scan_commands,
         snapshot_commands,
         threats_commands,
+        webhook_commands,
     )
-    from . import remediate_commands as _remediate  # noqa: F401
 
 
 _register_commands()
