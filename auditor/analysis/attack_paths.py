@@ -106,8 +106,11 @@ class EscalationParams(BaseModel):
 @analyzer("paths.exposed_rbac_escalation", params=EscalationParams)
 def exposed_rbac_escalation(context: AnalysisContext, params: EscalationParams) -> Iterator[Hit]:
     """Exposed workloads whose ServiceAccount token leads to cluster-admin."""
+    exposed = list(exposed_workloads(context))
+    if not exposed:
+        return  # nothing reachable from outside: no path to look for
     graph = escalation_graph(context)
-    for workload, paths in exposed_workloads(context):
+    for workload, paths in exposed:
         template = workload.template
         mounted, why = token_automounted(template, context.inventory)
         if not mounted:
@@ -235,6 +238,9 @@ def sensitivity(workload: Workload, params: SensitiveParams) -> list[str]:
 @analyzer("paths.exposed_lateral_movement", params=SensitiveParams)
 def exposed_lateral_movement(context: AnalysisContext, params: SensitiveParams) -> Iterator[Hit]:
     """Exposed workloads that NetworkPolicy does not isolate from sensitive workloads."""
+    exposed = list(exposed_workloads(context))
+    if not exposed:
+        return  # nothing reachable from outside: no path to look for
     engine = engine_of(context)
     sensitive = [(w, sensitivity(w, params)) for w in engine.model.workloads]
     sensitive = [(w, why) for w, why in sensitive if why]
@@ -244,7 +250,7 @@ def exposed_lateral_movement(context: AnalysisContext, params: SensitiveParams) 
     for target, why in sensitive:
         by_class.setdefault(engine.class_of[id(target)].index, []).append((target, why))
     reached: dict[int, list[tuple[int, object]]] = {}  # source class → (sensitive class, conns)
-    for workload, paths in exposed_workloads(context):
+    for workload, paths in exposed:
         source = engine.class_of[id(workload)].index
         classes = reached.get(source)
         if classes is None:

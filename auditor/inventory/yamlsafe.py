@@ -394,6 +394,7 @@ _NEEDS_EXACT_PATH = re.compile(
 # the text) is matched too, as a literal prefix makes the search several times faster.
 _DOCUMENT_MARKER = re.compile(r"\n(---|\.\.\.)(?=[ \t\r\n]|\Z)")
 _DIRECTIVE = re.compile(r"^%", re.M)
+_MARKER_WITH_CONTENT = re.compile(r"^(?:---|\.\.\.)[ \t]*\S", re.M)
 _LONE_CR = re.compile(r"\r(?!\n)")
 # What YAML readers refuse: control characters other than tab and line breaks (C0, DEL and
 # C1), surrogates and the non-characters U+FFFE and U+FFFF; and NEL, LS and PS, line breaks
@@ -438,11 +439,49 @@ _TO_ZEROS = bytes.maketrans(b"123456789_.E+", b"00000000000ee")
 _LONG_PREFIXED = re.compile(r"0[xXoObB][0-9a-fA-F_]{16}")
 
 
+_LONG_NUMBER_NEEDLES = (b"0000000000000000000", b"0e000", b"0ee000")
+
+
+def _long_number_offsets(text: str) -> list[int] | None:
+    """Offsets of possible too-long numbers, for a line-by-line check; None when the text
+    is not ASCII (byte and character offsets differ: the caller checks the whole text)."""
+    if not text.isascii():
+        return None
+    zeros = text.encode("ascii").translate(_TO_ZEROS)
+    offsets = []
+    for needle in _LONG_NUMBER_NEEDLES:
+        at = zeros.find(needle)
+        while at >= 0:
+            offsets.append(at)
+            at = zeros.find(needle, zeros.find(b"\n", at) + 1 or len(zeros))  # next line
+    if "0x" in text or "0X" in text:
+        offsets.extend(m.start() for m in _LONG_PREFIXED.finditer(text))
+    return sorted(offsets)
+
+
 def _has_long_number(text: str) -> bool:
     zeros = text.encode("utf-8", "surrogatepass").translate(_TO_ZEROS)
-    if b"0000000000000000000" in zeros or b"0e000" in zeros or b"0ee000" in zeros:
+    if any(needle in zeros for needle in _LONG_NUMBER_NEEDLES):
         return True
     return ("0x" in text or "0X" in text) and _LONG_PREFIXED.search(text) is not None
+
+
+def _long_number_needs_exact_path(text: str) -> bool:
+    """Whether a number too long for 64 bits sits where a plain scalar is read; only the
+    lines holding one are searched (a whole-text search costs seconds on large files)."""
+    offsets = _long_number_offsets(text)
+    if offsets is None:
+        return _has_long_number(text) and _NEEDS_EXACT_PATH.search(text) is not None
+    checked_to = -1
+    for start in offsets:
+        if start < checked_to:
+            continue
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        checked_to = len(text) if line_end < 0 else line_end
+        if _NEEDS_EXACT_PATH.search(text, line_start, checked_to):
+            return True
+    return False
 
 
 # An alias ("*name") of an anchor of the document. The fast parser reads an alias of a node
@@ -518,7 +557,7 @@ def needs_exact_path(text: str) -> bool:
             ("0x" in text or "0X" in text)
             and _verified(_HEX_KEY_CANDIDATE.finditer(text), text)
         )
-        or (_has_long_number(text) and _NEEDS_EXACT_PATH.search(text) is not None)
+        or _long_number_needs_exact_path(text)
         or ("\t" in text and _TAB_IN_INDENTATION.search(text) is not None)
         or ("{" in text and _FLOW_COLLECTION_KEY.search(text) is not None)
     )
@@ -728,6 +767,10 @@ def parse_yaml_stream(
     else:
         chunks = _split_documents(text)
     alias_limits = _fast_alias_limits(limits) if fast else None
+    # The detector works line by line, and a document's lines are the stream's lines (only
+    # a "--- content" marker line differs): one pass over a clean stream clears every
+    # document in it, instead of one pass per document.
+    clean_stream = fast and not _MARKER_WITH_CONTENT.search(text) and not needs_exact_path(text)
     documents: list[Document] = []
     for chunk in chunks:
         content_line = _first_content_line(chunk.text)
@@ -735,7 +778,7 @@ def parse_yaml_stream(
             continue  # blank or comments only: an empty document, as kubectl skips it
         data: Any = None
         parsed = False
-        if fast and not needs_exact_path(chunk.text):
+        if fast and (clean_stream or not needs_exact_path(chunk.text)):
             try:
                 data = parse_fast(chunk.text, limits, alias_limits)
                 parsed = _fast_read_is_trustworthy(chunk.text, data)
