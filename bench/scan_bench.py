@@ -193,7 +193,8 @@ _CHILD = textwrap.dedent(
             docs = yaml_rs.loads(f.read_text(), parse_datetime=False)
             n += len(docs) if isinstance(docs, list) else 1
     else:
-        from auditor.pipeline import ScanOptions, gc_paused, scan_paths
+        from auditor.pipeline import ScanOptions, scan_paths
+        from auditor.runtime import gc_paused
         from auditor.report import ReportOptions, render
         start = time.perf_counter()
         with gc_paused():  # as the scan command runs it

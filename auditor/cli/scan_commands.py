@@ -18,9 +18,10 @@ from ..engine.baseline import load_baseline, write_baseline
 from ..engine.config import Config, ConfigError, load_config
 from ..engine.rules import Rule
 from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, gc_paused, load_rules, scan_inventory
+from ..pipeline import ScanOptions, load_rules, scan_inventory
 from ..report import FORMATS, ReportOptions, render
 from ..resources import rule_fixtures_dir, workshop_dir
+from ..runtime import gc_paused
 from . import (
     EXIT_FINDINGS,
     EXIT_OK,

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from ..analysis.netpol import NONE, ConnSet, analyze
 from ..analysis.netpol.connlist import connections
-from ..analysis.netpol.engine import Engine, gc_paused
+from ..analysis.netpol.engine import Engine
 from ..analysis.netpol.ipranges import IPRange, Segments, format_range
 from ..analysis.netpol.model import EGRESS, INGRESS, Workload
 from ..inventory import Inventory
+from ..runtime import gc_paused
 from .grading import connection_severity
 from .model import ConnectionChange
 

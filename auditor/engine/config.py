@@ -7,19 +7,18 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ..threat import Severity
 from .rules import (
     RULE_ID,
-    PackLoader,
     compose_yaml,
     describe_error,
     field_error,
     find_duplicate_key,
     format_field,
     node_line,
+    read_yaml_file,
 )
 
 FailOn = Literal["critical", "high", "medium", "low", "info", "none"]
@@ -112,17 +111,7 @@ class Config(_Strict):
 def load_config(path: Path) -> Config:
     """Read and validate a configuration file; errors name the file, line and field."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=PackLoader)  # noqa: S506 - a safe loader
-    except OSError as error:
-        raise ConfigError(f"{name}: {error.strerror or error}") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        raise ConfigError(f"{where}: {error.problem}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{name}: {error}") from None
+    text, data = read_yaml_file(path, ConfigError)
     if data is None:
         config = Config()
         config._source = name

@@ -306,6 +306,25 @@ def node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def read_yaml_file(path: Path, error: type[Exception]) -> tuple[str, Any]:
+    """The text and data of a YAML file we are configured with (rule packs, config files);
+    any problem raises ``error`` with one line naming the file (and line and column)."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        return text, yaml.load(text, Loader=PackLoader)  # noqa: S506 - a safe loader
+    except OSError as problem:
+        raise error(f"{name}: {problem.strerror or problem}") from None
+    except UnicodeDecodeError:
+        raise error(f"{name}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as problem:
+        mark = problem.problem_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise error(f"{where}: {problem.problem}") from None
+    except yaml.YAMLError as problem:
+        raise error(f"{name}: {problem}") from None
+
+
 def compose_yaml(text: str) -> yaml.Node | None:
     """The node tree of a YAML text (for line numbers), or None when it has none."""
     try:
@@ -386,19 +405,7 @@ _PACK_SHAPE = "a rule pack is a mapping with apiVersion: kube-auditor.io/v1, kin
 def load_pack(path: Path) -> RulePack:
     """Load and validate one rule pack file."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=PackLoader)  # noqa: S506 - a safe loader
-    except OSError as error:
-        raise RulePackError(f"{name}: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise RulePackError(f"{name}: not UTF-8 text") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        raise RulePackError(f"{where}: {error.problem}") from None
-    except yaml.YAMLError as error:
-        raise RulePackError(f"{name}: {error}") from None
+    text, data = read_yaml_file(path, RulePackError)
     if not isinstance(data, dict):
         raise RulePackError(f"{name}: {'empty file' if data is None else 'not a mapping'}: {_PACK_SHAPE}")
     root = compose_yaml(text)

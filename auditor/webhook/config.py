@@ -12,17 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..engine.config import Config, ConfigError, load_config
 from ..engine.rules import (
-    PackLoader,
     compose_yaml,
     describe_error,
     find_duplicate_key,
     format_field,
     node_line,
+    read_yaml_file,
 )
 from ..threat import Severity
 
@@ -198,17 +197,7 @@ class WebhookConfig(_Strict):
 def load_webhook_config(path: Path) -> WebhookConfig:
     """Read and validate a webhook configuration file; errors name the file, line and field."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=PackLoader)  # noqa: S506 - a safe loader
-    except OSError as error:
-        raise ConfigError(f"{name}: {error.strerror or error}") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        raise ConfigError(f"{where}: {error.problem}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{name}: {error}") from None
+    text, data = read_yaml_file(path, ConfigError)
     if data is None:
         data = {}
     if not isinstance(data, dict):

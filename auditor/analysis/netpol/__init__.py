@@ -9,8 +9,9 @@ workloads no policy protects, and :mod:`.analyzers` turns all of it into rule fi
 from __future__ import annotations
 
 from ...inventory import Inventory
+from ...runtime import gc_paused
 from .conns import ALL, NONE, ConnSet
-from .engine import Engine, gc_paused
+from .engine import Engine
 from .model import NetpolModel, Workload, build_model
 
 

@@ -14,11 +14,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ...inventory import Resource
+from ...runtime import gc_paused
 from ...threat import Severity
 from ..registry import AnalysisContext, Hit, NoParams, analyzer
 from . import analyze
 from .conns import NONE, ConnSet
-from .engine import Engine, bits, gc_paused, port_conns
+from .engine import Engine, bits, port_conns
 from .ingress import front_door_exposures, service_exposures
 from .model import EGRESS, INGRESS, NAMESPACE_NAME_LABEL, Policy, RuleSpec, Workload
 

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
+from ...runtime import gc_paused
 from .conns import ConnSet
-from .engine import Engine, gc_paused
+from .engine import Engine
 from .ingress import INGRESS_CONTROLLER, front_door_exposures
 from .ipranges import IPRange, format_range
 from .model import EGRESS, Workload

@@ -16,10 +16,8 @@ distinct selectors and the connections that exist, not with pods or pod pairs.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .conns import ALL, NONE, ConnSet, union_all
@@ -28,23 +26,6 @@ from .model import EGRESS, INGRESS, NetpolModel, PeerSpec, Policy, PortSpec, Rul
 from .selectors import Selector
 
 NamedPorts = tuple[tuple[str, str, int], ...]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building large acyclic structures.
-
-    The analysis allocates many small objects over an inventory of millions; every
-    generation-2 collection would walk all of them, which costs more than the analysis
-    itself on large clusters (the objects made here hold no reference cycles).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def bits(mask: int) -> list[int]:

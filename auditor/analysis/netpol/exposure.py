@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from ...runtime import gc_paused
 from .conns import ALL, NONE, PROTOCOLS, ConnSet
-from .engine import CompiledRule, Engine, bits, gc_paused, port_conns
+from .engine import CompiledRule, Engine, bits, port_conns
 from .model import (
     EGRESS,
     INGRESS,

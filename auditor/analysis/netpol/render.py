@@ -7,8 +7,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ...runtime import gc_paused
 from .connlist import Connection, sorted_connections
-from .engine import Engine, gc_paused
+from .engine import Engine
 from .exposure import exposure_text, unprotected
 from .ingress import INGRESS_CONTROLLER
 from .model import EGRESS, Workload

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 
+from ..text import plain_table
 from .mapping import NO_OPINION, RESTRICTED
 from .migrate import MigrationPlan, NamespacePlan, PSPPlan
-
-
-def _table(columns: list[str], rows: list[list[str]], indent: int = 4) -> str:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    buffer = io.StringIO()
-    Console(file=buffer, width=200, no_color=True, highlight=False, soft_wrap=False).print(table)
-    pad = " " * indent
-    return "".join(pad + line + "\n" for line in buffer.getvalue().rstrip("\n").splitlines())
 
 
 def _psp_text(plan: PSPPlan) -> str:
@@ -45,9 +29,10 @@ def _psp_text(plan: PSPPlan) -> str:
     below = mapping.below_restricted
     if below:
         lines.append("  fields below restricted:")
-        lines.append(_table(
+        lines.append(plain_table(
             ["FIELD", "PSP VALUE", "ALLOWS", "BASELINE NEEDS", "RESTRICTED NEEDS"],
             [[f.short, f.value, f.level, f.baseline, f.restricted] for f in below],
+            indent=4,
         ).rstrip("\n"))
     fine = [f.short for f in mapping.fields if f.level == RESTRICTED]
     if fine:

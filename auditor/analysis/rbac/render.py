@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from typing import Any
 
+from ..text import plain_table
 from .model import Decision, WhoCanEntry, _request_dict
 from .paths import EscalationGraph, Path, SearchReport
 from .policy import Request
 from .queries import Permissions
-
-
-def _table(columns: list[str], rows: list[list[str]]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    buffer = io.StringIO()
-    Console(file=buffer, width=200, no_color=True, highlight=False, soft_wrap=False).print(table)
-    return buffer.getvalue()
 
 
 def dumps(data: Any) -> str:
@@ -52,7 +37,7 @@ def who_can_text(request: Request, entries: list[WhoCanEntry]) -> str:
             grant.role.display, f"{grant.rule_index + 1}: {grant.rule.describe()}",
         ])
     header = f"Subjects allowed to {request.describe()}: {len(entries)}\n"
-    return header + _table(["KIND", "NAMESPACE", "NAME", "BINDING", "ROLE", "RULE"], rows)
+    return header + plain_table(["KIND", "NAMESPACE", "NAME", "BINDING", "ROLE", "RULE"], rows)
 
 
 # --------------------------------------------------------------------------- can
@@ -91,7 +76,7 @@ def permissions_text(result: Permissions) -> str:
                 f"{grant.binding.display} → {grant.role.display} (rule {grant.rule_index + 1})",
             ])
     if rows:
-        out.append(_table(["SCOPE", "VERBS", "API GROUPS", "RESOURCES / URLS", "NAMES", "VIA"], rows).rstrip("\n"))
+        out.append(plain_table(["SCOPE", "VERBS", "API GROUPS", "RESOURCES / URLS", "NAMES", "VIA"], rows).rstrip("\n"))
     else:
         out.append("no RBAC rule applies")
     for problem in result.unresolved:
