@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -208,6 +209,10 @@ def _kube_version(text: str | None) -> str | None:
     return text
 
 
+#: first-line comments that tell the fixture tests what to expect (``# expect-findings: 2``)
+_FIXTURE_DIRECTIVE = re.compile(r"^#\s*(?:expect-findings|kube-version):")
+
+
 def _rules_for_listing(policy_dirs: tuple[Path, ...]) -> list[Rule]:
     return load_rules(ScanOptions(policy_dirs=list(policy_dirs)))
 
@@ -280,7 +285,11 @@ def explain(rule_id: str, policy_dirs: tuple[Path, ...]) -> None:
         path = fixtures / name
         if path.is_file():
             lines += ["", f"{label} ({name}):"]
-            lines += ["  " + line for line in path.read_text(encoding="utf-8").rstrip().splitlines()]
+            lines += [
+                "  " + line
+                for line in path.read_text(encoding="utf-8").rstrip().splitlines()
+                if not _FIXTURE_DIRECTIVE.match(line)  # test settings, not part of the example
+            ]
     click.echo("\n".join(lines))
 
 
