@@ -12,22 +12,18 @@ from pathlib import Path
 
 import click
 
-from ..analysis.registry import AnalysisSettings
 from ..diff import DiffOptions, diff_git, diff_paths
 from ..diff.report import FORMATS, render, summary
-from ..engine.config import load_config
-from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions
 from . import (
     EXIT_FINDINGS,
     EXIT_OK,
     FAIL_ON_CHOICES,
     main,
-    parse_size,
     policy_option,
     severity_or_none,
 )
 from .render_options import helm_options, render_settings
+from .scan_settings import load_config_file, scan_options
 
 
 @main.command("diff")
@@ -85,22 +81,19 @@ def diff(
         raise click.UsageError("give BASE and HEAD paths, or --git REV_A REV_B [PATH]")
     if revisions is not None and len(args) > 1:
         raise click.UsageError("--git REV_A REV_B takes at most one PATH inside the repository")
-    config = load_config(config_path) if config_path else None
-    gate = severity_or_none(fail_on or (config.fail_on if config else None) or "high")
+    config = load_config_file(config_path)
+    gate = severity_or_none(fail_on or config.fail_on or "high")
     namespace = release_namespace or default_namespace
-    scan_options = ScanOptions(
-        policy_dirs=list(policy_dirs),
-        builtin_policies=not no_builtin_policies,
+    rules = scan_options(
+        policy_dirs=policy_dirs,
+        no_builtin_policies=no_builtin_policies,
+        config=config,
         default_namespace=namespace,
-        load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
-        settings=AnalysisSettings(extra={"rbac.builtin": not no_builtin_rbac}),
+        max_file_size=max_file_size,
+        builtin_rbac=not no_builtin_rbac,
     )
-    if config is not None:
-        scan_options.config = config
-        scan_options.settings.pss_level = config.pss.level or "restricted"
-        scan_options.settings.pss_version = config.pss.version or "latest"
     options = DiffOptions(
-        scan=scan_options,
+        scan=rules,
         render=render_settings(values_files, set_values, release, namespace),
         kustomize=kustomize,
         builtin_rbac=not no_builtin_rbac,

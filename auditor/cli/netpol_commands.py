@@ -19,29 +19,20 @@ from ..analysis.netpol.explain import reach
 from ..analysis.netpol.ipranges import CIDRError, parse_cidr
 from ..analysis.netpol.model import Workload
 from ..analysis.netpol.render import LIST_FORMATS, MATRIX_FORMATS, render_list, render_matrix
-from ..inventory import LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, load_inventory
-from . import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, fail, main, parse_size
+from . import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, fail, main
+from .inputs import Inputs, input_options
 
 
 def _input_options(func):
-    func = click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")(func)
-    func = click.option("--strict", is_flag=True, help="Treat input warnings (skipped documents) as errors.")(func)
-    func = click.option("--default-namespace", default="default", show_default=True, help="Namespace for namespaced objects that name none.")(func)
     func = click.option("-q", "--quiet", is_flag=True, help="Do not print input and policy warnings on stderr.")(func)
-    return click.argument("paths", nargs=-1, required=True)(func)
+    return input_options(strict=True)(func)
 
 
-def _engine(paths, default_namespace: str, strict: bool, max_file_size: str, quiet: bool) -> Engine:
-    options = ScanOptions(
-        default_namespace=default_namespace,
-        strict=strict,
-        load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
-    )
-    inventory, notices, _files = load_inventory(list(paths), options)
-    engine = analyze(inventory)
+def _engine(inputs: Inputs, quiet: bool) -> Engine:
+    loaded = inputs.read()
+    engine = analyze(loaded.inventory)
     if not quiet:
-        for notice in notices:
+        for notice in loaded.notices:
             where = notice.file + (f":{notice.line}" if notice.line else "")
             click.echo(f"kube-auditor: warning: {where}: {notice.message}", err=True)
         for note in engine.model.notes:
@@ -68,6 +59,7 @@ def netpol() -> None:
       kube-auditor netpol reach --from shop/frontend --to shop/backend --port 8080 k8s/
       kube-auditor netpol reach --from shop/backend --to 0.0.0.0/0 k8s/
       kube-auditor netpol matrix k8s/
+      kube-auditor netpol reach --cluster --from shop/web --to 10.0.0.0/8
     """
 
 
@@ -76,7 +68,7 @@ def netpol() -> None:
 @click.option("--format", "fmt", type=click.Choice(LIST_FORMATS), default="txt", show_default=True)
 @click.option("--exposure", is_flag=True, help="Add the exposure analysis: unprotected workloads, and who could reach the others (txt, json).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
-def list_command(paths, default_namespace, strict, max_file_size, quiet, fmt, exposure, output) -> None:
+def list_command(inputs, quiet, fmt, exposure, output) -> None:
     """List every allowed connection between workloads and external IP ranges.
 
     One line per ordered pair: SRC => DST : CONNS, where a workload is ns/name[Kind], an
@@ -86,7 +78,7 @@ def list_command(paths, default_namespace, strict, max_file_size, quiet, fmt, ex
     """
     if exposure and fmt not in ("txt", "json"):
         raise click.UsageError("--exposure works with --format txt or json")
-    engine = _engine(paths, default_namespace, strict, max_file_size, quiet)
+    engine = _engine(inputs, quiet)
     _write(render_list(engine, fmt, exposure), output)
     sys.exit(EXIT_OK)
 
@@ -120,14 +112,14 @@ def _endpoint(engine: Engine, text: str, what: str) -> Workload | tuple[int, int
 @click.option("--port", help="Port number, or a container port name of the destination.")
 @click.option("--protocol", type=click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False), help="Protocol (default TCP when --port is given).")
 @click.option("--format", "fmt", type=click.Choice(["txt", "json"]), default="txt", show_default=True)
-def reach_command(paths, default_namespace, strict, max_file_size, quiet, source, target, port, protocol, fmt) -> None:
+def reach_command(inputs, quiet, source, target, port, protocol, fmt) -> None:
     """Is a connection allowed, and by which policies and rules (or why not)?
 
     \b
     Exit codes: 0 allowed; 1 denied (for a CIDR: denied for some of its
     addresses); 2 error (unknown workload, bad address, bad port).
     """
-    engine = _engine(paths, default_namespace, strict, max_file_size, quiet)
+    engine = _engine(inputs, quiet)
     src = _endpoint(engine, source, "--from")
     dst = _endpoint(engine, target, "--to")
     if isinstance(src, tuple) and isinstance(dst, tuple):
@@ -158,14 +150,14 @@ def reach_command(paths, default_namespace, strict, max_file_size, quiet, source
 @_input_options
 @click.option("--format", "fmt", type=click.Choice(MATRIX_FORMATS), default="txt", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
-def matrix_command(paths, default_namespace, strict, max_file_size, quiet, fmt, output) -> None:
+def matrix_command(inputs, quiet, fmt, output) -> None:
     """Namespace-to-namespace summary of what the policies allow.
 
     A cell reads "all" (every workload pair may connect on every port), "none", or
     "k/n" (k of the n ordered workload pairs may connect on some port). The [External]
     row and column count workloads reachable from, or reaching, some external address.
     """
-    engine = _engine(paths, default_namespace, strict, max_file_size, quiet)
+    engine = _engine(inputs, quiet)
     _write(render_matrix(engine, fmt), output)
     sys.exit(EXIT_OK)
 

@@ -24,9 +24,8 @@ from ..analysis.pss_rules import (
     recommend,
 )
 from ..inventory import Inventory, PodTemplate
-from ..pipeline import ScanOptions, load_inventory
-from ..resources import workshop_dir
-from . import EXIT_FINDINGS, EXIT_OK, display_path, fail, main
+from . import EXIT_FINDINGS, EXIT_OK, fail, main
+from .inputs import Inputs, input_options
 
 
 class _DefaultCheckGroup(click.Group):
@@ -41,16 +40,10 @@ class _DefaultCheckGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _load(paths: tuple[str, ...], workshop: bool, default_namespace: str) -> Inventory:
-    inputs = list(paths)
-    if workshop:
-        inputs.append(display_path(workshop_dir()))
-    if not inputs:
-        raise click.UsageError("give PATH... to read, - for stdin, or --workshop for the bundled demo")
-    inventory, notices, _ = load_inventory(inputs, ScanOptions(default_namespace=default_namespace))
-    for notice in notices:
-        click.echo(f"kube-auditor: warning: {notice}", err=True)
-    return inventory
+def _read(inputs: Inputs) -> Inventory:
+    loaded = inputs.read()
+    loaded.echo_notices()
+    return loaded.inventory
 
 
 def _version_label(version: str | None) -> str:
@@ -97,12 +90,12 @@ def pss() -> None:
       kube-auditor pss k8s/ --level baseline --version v1.30
       kube-auditor pss k8s/ --namespace-labels --format json
       kube-auditor pss recommend k8s/ --version v1.30
+      kube-auditor pss recommend --cluster --context prod
     """
 
 
 @pss.command("check")
-@click.argument("paths", nargs=-1)
-@click.option("--workshop", is_flag=True, help="Read the bundled workshop scenario.")
+@input_options()
 @click.option(
     "--level", type=click.Choice(["baseline", "restricted"]), default=None,
     help="Pod Security level to judge at.  [default: restricted]",
@@ -116,19 +109,17 @@ def pss() -> None:
     help="Judge each object at the enforce level and version of its namespace's labels instead.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--default-namespace", default="default", show_default=True, help="Namespace for namespaced objects that name none.")
 def check(
-    paths: tuple[str, ...],
-    workshop: bool,
+    inputs: Inputs,
     level: str | None,
     version: str | None,
     namespace_labels: bool,
     fmt: str,
-    default_namespace: str,
 ) -> None:
     """Whether PSA admits each Pod and workload template, and why not.
 
-    PATH... are manifest files, directories (recursively) or - (stdin). Workload templates
+    PATH... are manifest files, directories (recursively) or - (stdin); --cluster reads a
+    live cluster (its Pods, their controllers and the namespaces' labels). Workload templates
     (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, custom workloads) are judged
     like Pods: PSA enforce admits the workload itself, then rejects each pod it creates.
 
@@ -139,7 +130,7 @@ def check(
         raise click.UsageError("--namespace-labels takes the level and version from the labels: give no --level or --version")
     label = _version_label(version)
     level = level or "restricted"
-    inventory = _load(paths, workshop, default_namespace)
+    inventory = _read(inputs)
     policies: dict[str, NamespacePolicy] = namespace_policies(inventory) if namespace_labels else {}
     results: list[tuple[PodTemplate, PSSResult, NamespacePolicy | None]] = []
     for template in inventory.pod_templates:
@@ -209,17 +200,13 @@ def _check_table(
 
 
 @pss.command("recommend")
-@click.argument("paths", nargs=-1)
-@click.option("--workshop", is_flag=True, help="Read the bundled workshop scenario.")
+@input_options()
 @click.option(
     "--version", "version", metavar="v1.N|latest", default=None,
     help="Pod Security policy version to judge at.  [default: latest]",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--default-namespace", default="default", show_default=True, help="Namespace for namespaced objects that name none.")
-def recommend_command(
-    paths: tuple[str, ...], workshop: bool, version: str | None, fmt: str, default_namespace: str,
-) -> None:
+def recommend_command(inputs: Inputs, version: str | None, fmt: str) -> None:
     """The strictest Pod Security level each namespace's workloads all pass.
 
     For every namespace (declared, or used by objects), the level to put in its
@@ -227,7 +214,7 @@ def recommend_command(
     next stricter level, with their violations. Exit code 0, or 2 on bad input.
     """
     label = _version_label(version)
-    inventory = _load(paths, workshop, default_namespace)
+    inventory = _read(inputs)
     recommendations = recommend(inventory, label)
     if fmt == "json":
         _echo_json({"version": label, "namespaces": [_recommendation_dict(r) for r in recommendations]})

@@ -1,9 +1,10 @@
-"""``rbac``: who can, can, permissions and escalation paths, over manifests.
+"""``rbac``: who can, can, permissions and escalation paths, over manifests or a cluster.
 
-Every command reads its input the same way (:class:`RBACSource`): manifest files,
-directories or ``-`` given as trailing arguments, or ``--workshop``; Kubernetes' built-in
-roles are merged unless ``--no-builtin-rbac``. A live-cluster source will be one more field
-of :class:`RBACSource` and one more branch in :meth:`RBACSource.inventory`.
+Every command reads its input as the other analysis commands do (:mod:`.inputs`): manifest
+files, directories or ``-`` given as trailing arguments, ``--workshop``, or ``--cluster``
+(only the RBAC kinds, except for ``paths``, which also follows pods and token Secrets).
+Kubernetes' built-in roles are merged unless ``--no-builtin-rbac``; a cluster, or a
+snapshot of one, has its own.
 
 ``rbac can`` exits 0 for yes and 1 for no, as ``kubectl auth can-i`` does; every command
 exits 2 on bad input.
@@ -13,12 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from ..analysis.rbac import RBACModel, SubjectError, load_builtin, parse_subject
+from ..analysis.rbac import RBACModel, SubjectError, parse_subject
 from ..analysis.rbac.identity import looks_like_subject
 from ..analysis.rbac.paths import DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, TARGET, EscalationGraph
 from ..analysis.rbac.policy import Request
@@ -35,91 +35,35 @@ from ..analysis.rbac.render import (
     who_can_json,
     who_can_text,
 )
-from ..inventory import Inventory, LoadOptions
-from ..pipeline import ScanOptions, load_inventory
-from ..resources import workshop_dir
-from . import EXIT_FINDINGS, EXIT_OK, display_path, fail, live_source, main, parse_size
-
-
-@dataclass
-class RBACSource:
-    """Where the RBAC objects come from, and whether built-in roles are merged."""
-
-    paths: list[str]
-    workshop: bool = False
-    builtin: bool = True
-    builtin_file: Path | None = None
-    default_namespace: str = "default"
-    max_file_size: str = "50MB"
-    cluster: bool = False
-    context: str | None = None
-    kubeconfig: str | None = None
-    #: the cluster or snapshot whose own built-in roles the input holds (none merged then)
-    own_roles: str | None = None
-
-    def inventory(self, rbac_only: bool = True) -> Inventory:
-        inputs = list(self.paths)
-        if self.workshop:
-            inputs.append(display_path(workshop_dir()))
-        live_source.check_flags(self.cluster, self.context, self.kubeconfig)
-        if self.cluster:
-            if inputs:
-                raise click.UsageError("--cluster reads the cluster: give no PATH")
-            resources = live_source.RBAC_RESOURCES if rbac_only else None
-            live = live_source.read_live(self.kubeconfig, self.context, resources=resources)
-            live_source.echo_unread(live)
-            self.own_roles = live.source
-            return live_source.live_inventory(live)
-        if not inputs:
-            raise click.UsageError("give manifest PATH..., - for stdin, --cluster, or --workshop")
-        snapshots = live_source.snapshot_headers(inputs)
-        if snapshots:
-            self.own_roles = snapshots[0].path
-        options = ScanOptions(
-            default_namespace=self.default_namespace,
-            load=LoadOptions(max_file_bytes=parse_size(self.max_file_size)),
-        )
-        inventory, notices, _ = load_inventory(inputs, options)
-        for notice in notices:
-            click.echo(f"kube-auditor: warning: {notice}", err=True)
-        return inventory
-
-    def model(self, rbac_only: bool = True) -> tuple[Inventory, RBACModel]:
-        inventory = self.inventory(rbac_only)
-        builtin = load_builtin(self.builtin_file, enabled=self.builtin)
-        if self.own_roles is not None:  # a cluster (or snapshot) holds its own built-in roles
-            builtin = live_source.own_roles(self.own_roles)
-        elif self.builtin and not builtin.available:
-            click.echo(f"kube-auditor: note: built-in RBAC roles {builtin.status}", err=True)
-        return inventory, RBACModel.build(inventory, builtin)
+from ..inventory import Inventory
+from . import EXIT_FINDINGS, EXIT_OK, fail, live_source, main
+from .inputs import Inputs, input_options
 
 
 def source_options(func):
-    """The options every ``rbac`` command shares (input, built-in roles, format)."""
-    decorators = [
-        click.option("--workshop", is_flag=True, help="Read the bundled workshop scenario."),
-        click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in roles and bindings."),
-        click.option(
-            "--builtin-rbac-file", type=click.Path(path_type=Path, dir_okay=False),
-            help="Read built-in roles from this bootstrap dump instead of the bundled one.",
-        ),
-        click.option("--default-namespace", default="default", show_default=True, help="Namespace for objects that name none."),
-        click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this."),
-        live_source.cluster_options(namespaces=False),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    """The options every ``rbac`` command shares: the input (:mod:`.inputs`; ``-n`` is the
+    request's namespace here, so there is none for the cluster) and the built-in roles."""
+    func = click.option(
+        "--builtin-rbac-file", type=click.Path(path_type=Path, dir_okay=False),
+        help="Read built-in roles from this bootstrap dump instead of the bundled one.",
+    )(func)
+    func = click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in roles and bindings.")(func)
+    return input_options(
+        paths_argument=False, namespaces=False,
+        hint="give manifest PATH..., - for stdin, --cluster, or --workshop",
+    )(func)
 
 
-def _source(
-    paths, workshop, no_builtin_rbac, builtin_rbac_file, default_namespace, max_file_size,
-    cluster=False, context=None, kubeconfig=None,
-) -> RBACSource:
-    return RBACSource(
-        list(paths), workshop, not no_builtin_rbac, builtin_rbac_file, default_namespace, max_file_size,
-        cluster, context, kubeconfig,
-    )
+def _model(
+    inputs: Inputs, no_builtin_rbac: bool, builtin_rbac_file: Path | None, rbac_only: bool = True,
+) -> tuple[Inventory, RBACModel]:
+    """The RBAC model of the input; from a cluster only the RBAC kinds are read if ``rbac_only``."""
+    loaded = inputs.read(live_source.RBAC_RESOURCES if rbac_only else None)
+    loaded.echo_notices()
+    builtin = loaded.builtin_rbac(enabled=not no_builtin_rbac, path=builtin_rbac_file)
+    if loaded.own_roles is None and builtin.enabled and not builtin.available:
+        click.echo(f"kube-auditor: note: built-in RBAC roles {builtin.status}", err=True)
+    return loaded.inventory, RBACModel.build(loaded.inventory, builtin)
 
 
 def _format_option(choices: tuple[str, ...] = ("table", "json")):
@@ -158,7 +102,7 @@ def rbac() -> None:
 @_request_options
 @source_options
 @_format_option()
-def who_can(verb, resource, paths, namespace, name, api_group, fmt, **source) -> None:
+def who_can(verb, resource, namespace, name, api_group, fmt, inputs, **builtin) -> None:
     """Every subject allowed to VERB RESOURCE[/SUBRESOURCE] (or a /non-resource/url).
 
     \b
@@ -167,7 +111,7 @@ def who_can(verb, resource, paths, namespace, name, api_group, fmt, **source) ->
       kube-auditor rbac who-can create pods/exec -n shop --workshop
       kube-auditor rbac who-can get /metrics manifests/
     """
-    _, model = _source(paths, **source).model()
+    _, model = _model(inputs, **builtin)
     request = Request.parse(verb, resource, namespace, name, api_group)
     entries = model.who_can(request)
     builtin = model.builtin.status if model.builtin else "not merged"
@@ -187,7 +131,7 @@ def who_can(verb, resource, paths, namespace, name, api_group, fmt, **source) ->
 @click.option("--no-implicit-groups", is_flag=True, help="Do not add the groups authentication adds (system:authenticated, system:serviceaccounts…).")
 @source_options
 @_format_option()
-def can(subject, verb, resource, paths, namespace, name, api_group, as_groups, no_implicit_groups, fmt, **source) -> None:
+def can(subject, verb, resource, namespace, name, api_group, as_groups, no_implicit_groups, fmt, inputs, **builtin) -> None:
     """Whether SUBJECT may VERB RESOURCE[/SUBRESOURCE] (or a /non-resource/url), and why.
 
     SUBJECT is user:NAME, group:NAME, sa:NAMESPACE:NAME or system:serviceaccount:NS:NAME.
@@ -200,7 +144,7 @@ def can(subject, verb, resource, paths, namespace, name, api_group, as_groups, n
       kube-auditor rbac can user:bob create deployments -n shop --as-group devs k8s/
     """
     ref = _subject(subject)
-    _, model = _source(paths, **source).model()
+    _, model = _model(inputs, **builtin)
     user = user_for(ref, tuple(as_groups), implicit=not no_implicit_groups)
     decision = model.authorize(user, Request.parse(verb, resource, namespace, name, api_group))
     if fmt == "json":
@@ -217,10 +161,10 @@ def can(subject, verb, resource, paths, namespace, name, api_group, as_groups, n
 @click.option("--no-implicit-groups", is_flag=True, help="Do not add the groups authentication adds.")
 @source_options
 @_format_option()
-def permissions(subject, paths, as_groups, no_implicit_groups, fmt, **source) -> None:
+def permissions(subject, as_groups, no_implicit_groups, fmt, inputs, **builtin) -> None:
     """The effective rules of SUBJECT, cluster-wide and per namespace, with their bindings."""
     ref = _subject(subject)
-    _, model = _source(paths, **source).model()
+    _, model = _model(inputs, **builtin)
     result = permissions_of(model, ref, tuple(as_groups), implicit=not no_implicit_groups)
     if fmt == "json":
         click.echo(dumps(result.to_dict()), nl=False)
@@ -236,7 +180,7 @@ def permissions(subject, paths, as_groups, no_implicit_groups, fmt, **source) ->
 @click.option("--max-nodes", default=DEFAULT_MAX_NODES, show_default=True, type=click.IntRange(10), help="Most graph nodes explored.")
 @source_options
 @_format_option(("table", "json", "dot", "mermaid"))
-def paths(args, to, include_system, max_depth, max_nodes, fmt, **source) -> None:
+def paths(args, to, include_system, max_depth, max_nodes, fmt, inputs, **builtin) -> None:
     """Escalation paths from SUBJECT (or from every subject) to cluster-admin or --to.
 
     The first argument is the subject when it reads as one (user:, group:, sa:,
@@ -253,7 +197,8 @@ def paths(args, to, include_system, max_depth, max_nodes, fmt, **source) -> None
     if args and looks_like_subject(args[0]) and not os.path.exists(args[0]):
         subject = parse_subject(args.pop(0))
     target = TARGET if to == TARGET else _subject(to).node_id
-    inventory, model = _source(args, **source).model(rbac_only=False)
+    inputs.paths = args
+    inventory, model = _model(inputs, **builtin, rbac_only=False)
     graph = EscalationGraph(model, inventory)
     if subject is not None:
         path, report = graph.path(subject.node_id, target, max_nodes=max_nodes, max_depth=max_depth)

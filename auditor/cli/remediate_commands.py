@@ -13,8 +13,6 @@ from pathlib import Path
 
 import click
 
-from ..engine.config import load_config
-from ..inventory import LoadOptions, ParseLimits
 from ..pipeline import ScanOptions
 from ..resources import workshop_dir
 from . import (
@@ -25,27 +23,19 @@ from . import (
     fail,
     live_source,
     main,
-    parse_size,
     policy_option,
 )
+from .scan_settings import load_config_file, scan_options
 
 
 def _scan_options(policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size) -> ScanOptions:
-    from ..analysis.registry import AnalysisSettings
-
-    config = load_config(config_path) if config_path else None
-    options = ScanOptions(
-        policy_dirs=list(policy_dirs),
-        builtin_policies=not no_builtin_policies,
+    return scan_options(
+        policy_dirs=policy_dirs,
+        no_builtin_policies=no_builtin_policies,
+        config=load_config_file(config_path),
         default_namespace=default_namespace,
-        load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
+        max_file_size=max_file_size,
     )
-    if config is not None:
-        options.config = config
-        options.settings = AnalysisSettings(
-            pss_level=config.pss.level or "restricted", pss_version=config.pss.version or "latest"
-        )
-    return options
 
 
 def _common_options(func):

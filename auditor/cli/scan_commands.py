@@ -12,13 +12,9 @@ import click
 import yaml
 
 from .. import __version__
-from ..analysis.pss import parse_version
 from ..analysis.rbac import builtin_rbac_summary
-from ..analysis.registry import AnalysisSettings
-from ..engine.baseline import load_baseline, write_baseline
-from ..engine.config import Config, ConfigError, load_config
+from ..engine.baseline import write_baseline
 from ..engine.rules import Rule
-from ..inventory import LoadOptions, ParseLimits
 from ..pipeline import ScanOptions, load_rules, scan_inventory
 from ..report import FORMATS, ReportOptions, render
 from ..resources import rule_fixtures_dir, workshop_dir
@@ -31,16 +27,12 @@ from . import (
     fail,
     live_source,
     main,
-    parse_size,
     policy_option,
     severity_or_none,
     use_color,
 )
 from .render_options import helm_options, render_settings, scan_sources
-
-
-def _load_config(path: Path | None) -> Config:
-    return load_config(path) if path else Config()
+from .scan_settings import load_config_file, rule_options, scan_options
 
 
 @main.command()
@@ -54,29 +46,13 @@ def _load_config(path: Path | None) -> Config:
     default=None,
     help="Exit 1 when a finding is at or above this severity (default: high, or the config's failOn).",
 )
-@policy_option
-@click.option("--no-builtin-policies", is_flag=True, help="Use only the packs given with --policy.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Configuration file (YAML).")
+@rule_options()
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), help="Only findings absent from this baseline count for the gate.")
 @click.option("--write-baseline", "write_baseline_path", type=click.Path(path_type=Path), help="Write the current findings as a baseline file.")
 @click.option("--default-namespace", default="default", show_default=True, help="Namespace for namespaced objects that name none.")
 @click.option("--strict", is_flag=True, help="Treat input warnings (skipped documents) as errors.")
 @click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
-@click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in RBAC roles and bindings.")
-@click.option(
-    "--pss-level",
-    type=click.Choice(["baseline", "restricted"]),
-    default=None,
-    help="Pod Security level the KA-PSS rules check (default: restricted, or the config's pss.level).",
-)
-@click.option(
-    "--pss-version",
-    metavar="v1.N|latest",
-    default=None,
-    help="Pod Security policy version the KA-PSS rules check (default: latest, or the config's pss.version).",
-)
-@click.option("--kube-version", default=None, metavar="1.N", help="The target cluster's Kubernetes version (e.g. 1.30), for version-dependent rules.")
 @live_source.cluster_options()
 @click.option("--helm", "helm_charts", metavar="CHART_DIR", multiple=True, help="Render a Helm chart with helm template and scan it (repeatable; a chart directory given as PATH is rendered too).")
 @click.option("--kustomize", "kustomizations", metavar="DIR", multiple=True, help="Build a kustomization with kustomize build and scan it (repeatable).")
@@ -136,20 +112,21 @@ def scan(
     snapshots = live_source.snapshot_headers(inputs)
     if namespaces and not cluster:  # -n for files and charts: the namespace they are applied to
         default_namespace = namespaces[0]
-    config = _load_config(config_path)
+    config = load_config_file(config_path)
     gate = severity_or_none(fail_on or config.fail_on or "high")
-    options = ScanOptions(
-        policy_dirs=list(policy_dirs),
-        builtin_policies=not no_builtin_policies,
+    options = scan_options(
+        policy_dirs=policy_dirs,
+        no_builtin_policies=no_builtin_policies,
         config=config,
-        baseline=load_baseline(baseline_path) if baseline_path else None,
+        baseline_path=baseline_path,
         default_namespace=default_namespace,
         strict=strict,
-        load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
-        settings=_pss_settings(config, pss_level, pss_version),
+        max_file_size=max_file_size,
+        pss_level=pss_level,
+        pss_version=pss_version,
+        kube_version=kube_version,
+        builtin_rbac=not (no_builtin_rbac or cluster or snapshots),
     )
-    options.settings.extra["rbac.builtin"] = not (no_builtin_rbac or cluster or snapshots)
-    options.settings.kube_version = _kube_version(kube_version)
     with gc_paused():  # the scan and its rendering allocate much and free little
         if cluster:
             live = live_source.read_live(kubeconfig, context, namespaces)
@@ -177,36 +154,6 @@ def scan(
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if result.failing(gate) else EXIT_OK)
-
-
-def _pss_settings(config: Config, level: str | None, version: str | None) -> AnalysisSettings:
-    """The Pod Security level and version the scan checks: flags win over the config file."""
-    if version is not None:
-        try:
-            version = parse_version(version).label
-        except ValueError as error:
-            fail(f"--pss-version: {error}")
-    elif config.pss.version is not None:
-        try:
-            version = parse_version(config.pss.version).label
-        except ValueError as error:
-            raise ConfigError(f"{config.source or 'config'}: pss.version: {error}") from None
-    return AnalysisSettings(
-        pss_level=level or config.pss.level or "restricted", pss_version=version or "latest"
-    )
-
-
-def _kube_version(text: str | None) -> str | None:
-    """``--kube-version``: ``1.30``, ``v1.30`` or ``1.30.2``, kept as given; else exit 2."""
-    if text is None:
-        return None
-    from ..analysis.psp import parse_kube_version
-
-    try:
-        parse_kube_version(text)
-    except ValueError as error:
-        fail(f"--kube-version: {error}")
-    return text
 
 
 #: first-line comments that tell the fixture tests what to expect (``# expect-findings: 2``)

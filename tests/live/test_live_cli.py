@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from fakecluster import FakeCluster, forbidden
+from fakecluster import FakeCluster, FakeResource, forbidden
 
 from auditor.cli import live_source, main
 from auditor.inventory.live import read_cluster
@@ -81,6 +81,13 @@ def rows(report: dict) -> set[tuple]:
         (["snapshot", "--cluster"], "Missing option '-o' / '--output'"),
         (["rbac", "can", "user:a", "get", "pods", "--context", "x"], "--context reads a live cluster: add --cluster"),
         (["rbac", "who-can", "get", "pods", "--cluster", "k8s/"], "--cluster reads the cluster: give no PATH"),
+        (["threats", "--context", "prod", "k8s/"], "--context reads a live cluster: add --cluster"),
+        (["threats", "--cluster", "--workshop"], "--cluster reads the cluster: give no PATH"),
+        (["threats"], "give PATH... to read, - for stdin, --cluster, or --workshop for the bundled demo"),
+        (["pss", "recommend", "-n", "a", "-n", "b", "k8s/"], "several -n/--namespace values read a live cluster: add --cluster"),
+        (["netpol", "list", "--kubeconfig", "k", "k8s/"], "--kubeconfig reads a live cluster: add --cluster"),
+        (["netpol", "matrix"], "give PATH... to read, - for stdin, --cluster, or --workshop for the bundled demo"),
+        (["psp", "migrate", "--cluster", "k8s/"], "--cluster reads the cluster: give no PATH"),
     ],
 )
 def test_flags(args, message):
@@ -184,6 +191,58 @@ def test_rbac_over_a_snapshot_uses_its_roles(fake, tmp_path):
     manifests = tmp_path / "objects.yaml"
     manifests.write_text(yaml.safe_dump_all(OBJECTS))
     assert run("rbac", "can", "user:alice", "get", "pods", "-n", "shop", "--as-group", "devs", str(manifests)).exit_code == 0
+
+
+# --------------------------------------------------------------- the analysis commands
+
+
+def test_threats_over_the_cluster_reports_what_scan_finds(fake):
+    fake.failures["/api/v1/namespaces/shop/secrets"] = forbidden("secrets")
+    result = run("threats", "--cluster", "--context", "dev", "-n", "shop", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "Secret not read: missing permission list secrets" in result.stderr
+    assert fake.calls[-1]["namespaces"] == ("shop",) and fake.calls[-1]["context"] == "dev"
+    report = json.loads(result.stdout)
+    scan = json.loads(run("scan", "--cluster", "-n", "shop", "--format", "json").stdout)
+    assert report["findings"] == len(scan["findings"]) > 0
+    # the cluster's own roles: no bundled `edit`, so no exec grant to devs
+    assert "KA-RBAC-014" not in {f["rule"] for group in report["stride"] for f in group["top"]}
+    assert "KA-RBAC-014" not in {f["rule"] for f in scan["findings"]}
+
+
+def test_pss_over_the_cluster(fake):
+    result = run("pss", "--cluster", "--level", "baseline", "--format", "json")
+    assert result.exit_code == 1  # the privileged Deployment is denied
+    (entry,) = json.loads(result.stdout)["results"]
+    assert entry["object"] == {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web"}
+    assert entry["source"] == {"file": "cluster:kind-dev/shop/Deployment/web", "line": None}
+    assert [v["check"] for v in entry["violations"]] == ["privileged"]
+    recommended = json.loads(run("pss", "recommend", "--cluster", "--format", "json").stdout)
+    shop = next(n for n in recommended["namespaces"] if n["namespace"] == "shop")
+    assert shop["recommended"] == "privileged" and shop["declared"] is True
+
+
+def test_netpol_over_the_cluster(fake):
+    listed = run("netpol", "list", "--cluster", "-q")
+    assert listed.exit_code == 0, listed.output
+    assert "shop/web[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections" in listed.stdout
+    reach = run("netpol", "reach", "--cluster", "--from", "shop/web", "--to", "10.0.0.1", "--port", "443")
+    assert reach.exit_code == 0, reach.output
+    assert fake.calls[-1]["resources"] is None
+
+
+def test_psp_migrate_over_the_cluster(fake):
+    fake.resources.append(FakeResource("policy", "v1beta1", "podsecuritypolicies", "PodSecurityPolicy", False))
+    fake.add({
+        "apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": {"name": "open"},
+        "spec": {"privileged": True, "seLinux": {"rule": "RunAsAny"}, "runAsUser": {"rule": "RunAsAny"},
+                 "supplementalGroups": {"rule": "RunAsAny"}, "fsGroup": {"rule": "RunAsAny"}, "volumes": ["*"]},
+    })
+    result = run("psp", "migrate", "--cluster", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (policy,) = json.loads(result.stdout)["podSecurityPolicies"]
+    assert policy["name"] == "open" and policy["pssLevel"] == "privileged"
+    assert policy["source"]["file"] == "cluster:kind-dev/PodSecurityPolicy/open"
 
 
 # --------------------------------------------------------------------------- reports
