@@ -15,6 +15,7 @@ from .engine.config import Config, ConfigError, unknown_rule_ids
 from .engine.evaluate import Engine
 from .engine.findings import sort_key
 from .engine.notices import Notice
+from .engine.owned import fold_owned, folded_notice_text
 from .engine.result import ScanResult
 from .engine.rules import Rule, load_packs
 from .engine.waivers import apply_waivers
@@ -40,6 +41,9 @@ class ScanOptions:
     strict: bool = False
     load: LoadOptions = field(default_factory=LoadOptions)
     settings: AnalysisSettings = field(default_factory=AnalysisSettings)
+    #: report a finding an owned object (a Deployment's ReplicaSets and Pods) repeats from
+    #: its controlling owner only on the owner (``auditor.engine.owned``)
+    fold_owned: bool = True
 
 
 def load_rules(options: ScanOptions) -> list[Rule]:
@@ -81,6 +85,10 @@ def scan_inventory(
             if f.resource.namespace not in skipped
             and not (f.resource.kind == "Namespace" and f.resource.name in skipped)
         ]
+    if options.fold_owned:
+        findings, folded = fold_owned(findings, inventory)
+        if folded:
+            notices.append(Notice("owned", folded_notice_text(folded)))
     for finding in findings:
         override = config.rules.severity.get(finding.rule)
         if override is not None:

@@ -32,7 +32,7 @@ from . import (
     use_color,
 )
 from .render_options import helm_options, render_settings, scan_sources
-from .scan_settings import load_config_file, rule_options, scan_options
+from .scan_settings import include_owned_option, load_config_file, rule_options, scan_options
 
 
 @main.command()
@@ -52,6 +52,7 @@ from .scan_settings import load_config_file, rule_options, scan_options
 @click.option("--default-namespace", default="default", show_default=True, help="Namespace for namespaced objects that name none.")
 @click.option("--strict", is_flag=True, help="Treat input warnings (skipped documents) as errors.")
 @click.option("--max-file-size", default="50MB", show_default=True, help="Refuse input files larger than this.")
+@include_owned_option
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
 @live_source.cluster_options()
 @click.option("--helm", "helm_charts", metavar="CHART_DIR", multiple=True, help="Render a Helm chart with helm template and scan it (repeatable; a chart directory given as PATH is rendered too).")
@@ -71,6 +72,7 @@ def scan(
     default_namespace: str,
     strict: bool,
     max_file_size: str,
+    include_owned: bool,
     no_color: bool,
     no_builtin_rbac: bool,
     pss_level: str | None,
@@ -126,6 +128,7 @@ def scan(
         pss_version=pss_version,
         kube_version=kube_version,
         builtin_rbac=not (no_builtin_rbac or cluster or snapshots),
+        include_owned=include_owned,
     )
     with gc_paused():  # the scan and its rendering allocate much and free little
         if cluster:

@@ -55,6 +55,14 @@ def rule_options(*, pss: bool = True, builtin_rbac: bool = True, config_help: st
     return decorate
 
 
+#: ``--include-owned``, for the commands that report findings of a cluster
+include_owned_option = click.option(
+    "--include-owned", is_flag=True,
+    help="Also list findings that objects owned by a controller in the input (a Deployment's "
+    "ReplicaSets and Pods) repeat from it; by default they are reported once, on the owner.",
+)
+
+
 def load_config_file(path: Path | None) -> Config:
     """The configuration file's settings, or the defaults when none is given."""
     return load_config(path) if path else Config()
@@ -73,6 +81,7 @@ def scan_options(
     pss_version: str | None = None,
     kube_version: str | None = None,
     builtin_rbac: bool = True,
+    include_owned: bool = False,
 ) -> ScanOptions:
     """ScanOptions from command-line values; exits 2 on a bad version or size."""
     config = config if config is not None else Config()
@@ -85,6 +94,7 @@ def scan_options(
         strict=strict,
         load=LoadOptions(max_file_bytes=parse_size(max_file_size), limits=ParseLimits()),
         settings=pss_settings(config, pss_level, pss_version),
+        fold_owned=not include_owned,
     )
     options.settings.extra["rbac.builtin"] = builtin_rbac
     options.settings.kube_version = checked_kube_version(kube_version)
@@ -121,4 +131,4 @@ def checked_kube_version(text: str | None) -> str | None:
     return text
 
 
-__all__ = ["checked_kube_version", "load_config_file", "pss_settings", "rule_options", "scan_options"]
+__all__ = ["checked_kube_version", "include_owned_option", "load_config_file", "pss_settings", "rule_options", "scan_options"]

@@ -16,7 +16,7 @@ from ..report.threat_model import THREAT_FORMATS, build, render
 from ..runtime import gc_paused
 from . import main, use_color
 from .inputs import Inputs, input_options
-from .scan_settings import load_config_file, rule_options, scan_options
+from .scan_settings import include_owned_option, load_config_file, rule_options, scan_options
 
 
 @main.command()
@@ -26,6 +26,7 @@ from .scan_settings import load_config_file, rule_options, scan_options
 @click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True, help="Findings listed per group.")
 @rule_options()
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), help="Count findings of this baseline apart.")
+@include_owned_option
 @click.option("--no-color", is_flag=True, help="Never colour the table output.")
 def threats(
     inputs: Inputs,
@@ -40,6 +41,7 @@ def threats(
     pss_version: str | None,
     kube_version: str | None,
     baseline_path: Path | None,
+    include_owned: bool,
     no_color: bool,
 ) -> None:
     """Show the threat model: findings by STRIDE category and by 4C layer.
@@ -66,6 +68,7 @@ def threats(
         pss_version=pss_version,
         kube_version=kube_version,
         builtin_rbac=not no_builtin_rbac,
+        include_owned=include_owned,
     )
     with gc_paused():  # the scan allocates much and frees little
         loaded = inputs.read()

@@ -7,6 +7,7 @@ Uses the session server; each test works in namespaces of its own.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 
@@ -234,4 +235,52 @@ def test_unknown_context(kube_apiserver):
     assert result.stderr.strip() == (
         f"kube-auditor: error: {kube_apiserver.kubeconfig}: context 'prod' not found in kubeconfig "
         "(contexts: kube-auditor-e2e)"
+    )
+
+
+def test_owned_objects_repeat_nothing_of_their_owner(kube_apiserver):
+    """A Deployment, its ReplicaSet and its Pods as the controllers would create them (this
+    server runs no controller-manager, so the test writes the ownerReferences the server
+    then holds): the live scan reports the template's findings once, on the Deployment,
+    and what a Pod adds (an injected sidecar) on the Pod."""
+    namespace = kube_apiserver.ensure_namespace(f"live-owned-{uuid.uuid4().hex[:6]}", ("default",))
+    template = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "web:1.0"}]},
+    }
+    deployment = post(kube_apiserver, "/apis/apps/v1/deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
+    }, namespace)
+
+    def owned_by(obj: dict) -> list[dict]:
+        meta = obj["metadata"]
+        return [{"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"],
+                 "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}]
+
+    replicaset = post(kube_apiserver, "/apis/apps/v1/replicasets", {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-7c9", "labels": {"app": "web"}, "ownerReferences": owned_by(deployment)},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
+    }, namespace)
+    for name, extra in (("web-7c9-a", []), ("web-7c9-b", [{"name": "proxy", "image": "proxy:1"}])):
+        post(kube_apiserver, "/api/v1/pods", {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": "web"}, "ownerReferences": owned_by(replicaset)},
+            "spec": {"containers": template["spec"]["containers"] + extra},
+        }, namespace)
+
+    runner = CliRunner()
+    args = ["scan", "--cluster", "--kubeconfig", str(kube_apiserver.kubeconfig), "-n", namespace, "--format", "json"]
+    folded = json.loads(runner.invoke(main, args).stdout)
+    listed = json.loads(runner.invoke(main, [*args, "--include-owned"]).stdout)
+    kinds = {f["object"]["kind"] for f in folded["findings"]}
+    assert "ReplicaSet" not in kinds
+    pods = [f for f in folded["findings"] if f["object"]["kind"] == "Pod"]
+    assert pods and {f["object"]["name"] for f in pods} == {"web-7c9-b"}
+    assert all(f["container"] == "proxy" or '"proxy"' in f["message"] for f in pods)
+    assert {f["object"]["kind"] for f in listed["findings"]} >= {"Deployment", "ReplicaSet", "Pod"}
+    owned_notice = [n for n in folded["notices"] if n["category"] == "owned"]
+    assert owned_notice and owned_notice[0]["message"].startswith(
+        f"{len(listed['findings']) - len(folded['findings'])} finding(s) on objects owned"
     )

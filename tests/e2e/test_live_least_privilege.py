@@ -57,11 +57,13 @@ def test_a_complete_scan_with_the_deployed_service_account(kube_apiserver, deplo
     assert live.unread == [] and live.notes == []
     admin = read(kube_apiserver)
     assert len(live.objects) == len(admin.objects)  # the same inventory as cluster-admin's
-    # the CLI says the same: no notices at all
+    # the CLI says the same: nothing unread
     result = CliRunner().invoke(main, ["scan", "--cluster", "--kubeconfig", str(deployed), "--format", "json"])
     assert result.exit_code in (0, 1), result.output
     report = json.loads(result.stdout)
-    assert report["notices"] == []
+    # complete: nothing unread (other tests of the session server may leave owned objects,
+    # whose repeated findings are folded with a notice of their own)
+    assert [n for n in report["notices"] if n["category"] != "owned"] == []
     # the auditor's own cluster-wide `list secrets` is a waived finding, not a failing one
     own = [f for f in report["findings"] if f["object"]["name"] == "kube-auditor-secret-metadata"]
     assert [(f["rule"], f["waived"]) for f in own] == [("KA-RBAC-002", True)]
