@@ -3,8 +3,9 @@
 ``threats``, ``pss``, ``netpol``, ``psp`` and ``rbac`` all answer questions about a set of
 objects, and an analyst asks them of a repository and of a running cluster alike. So they
 take the same input options (:func:`input_options`) and read them one way
-(:meth:`Inputs.read`): PATH... (files, directories, ``-``), ``--workshop``, or
-``--cluster`` with ``--context``/``--kubeconfig``/``-n``, exactly as ``scan`` does. A live
+(:meth:`Inputs.read`): PATH... (files, directories, ``-``; Helm charts among them rendered
+with their default values), ``--workshop``, or ``--cluster`` with
+``--context``/``--kubeconfig``/``-n``, exactly as ``scan`` does. A live
 cluster, or a snapshot of one, holds its own built-in RBAC roles; :class:`Loaded` says so,
 and :meth:`Loaded.builtin_rbac` then merges none of the bundled ones.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -22,7 +23,8 @@ from ..analysis.rbac import load_builtin
 from ..analysis.rbac.builtin import BuiltinRBAC
 from ..engine.notices import Notice
 from ..inventory import Inventory, LoadOptions, ParseLimits
-from ..pipeline import ScanOptions, load_inventory
+from ..pipeline import ScanOptions, inventory_from_load
+from ..render import HelmOptions, RenderOptions, load_inputs
 from ..resources import workshop_dir
 from . import display_path, live_source, parse_size
 
@@ -37,6 +39,8 @@ class Loaded:
     files: list[str]
     #: the cluster or snapshot whose own built-in RBAC roles the input holds; None for manifests
     own_roles: str | None = None
+    #: what was read, as given: the paths on the command line, or the cluster's source name
+    given: list[str] = field(default_factory=list)
 
     def builtin_rbac(self, enabled: bool = True, path: Path | None = None) -> BuiltinRBAC:
         """The built-in roles to merge: the bundled ones for manifests, none for a cluster."""
@@ -83,14 +87,18 @@ class Inputs:
                 raise click.UsageError("--cluster reads the cluster: give no PATH (or read a snapshot file instead)")
             live = live_source.read_live(self.kubeconfig, self.context, self.namespaces, resources)
             return Loaded(
-                live_source.live_inventory(live), live_source.live_notices(live), [live.source], live.source
+                live_source.live_inventory(live), live_source.live_notices(live), [live.source],
+                live.source, [live.source],
             )
         if not inputs:
             raise click.UsageError(self.hint)
-        inventory, notices, files = load_inventory(inputs, self.scan_options())
+        options = self.scan_options()
+        # chart directories among (or below) the paths are rendered, as scan renders them
+        rendered = load_inputs(inputs, options=_render_options(self.namespace), load=options.load)
+        inventory, notices, files = inventory_from_load(rendered.load_result(), options)
         snapshots = live_source.snapshot_headers(inputs)
         notices.extend(live_source.snapshot_notices(snapshots))
-        return Loaded(inventory, notices, files, snapshots[0].path if snapshots else None)
+        return Loaded(inventory, notices, files, snapshots[0].path if snapshots else None, inputs)
 
     @property
     def namespace(self) -> str:
@@ -106,6 +114,11 @@ class Inputs:
             strict=self.strict,
             load=LoadOptions(max_file_bytes=parse_size(self.max_file_size), limits=ParseLimits()),
         )
+
+
+def _render_options(namespace: str) -> RenderOptions:
+    """Charts found among the paths are rendered with their default values for ``namespace``."""
+    return RenderOptions(helm=HelmOptions(namespace=namespace))
 
 
 def input_options(

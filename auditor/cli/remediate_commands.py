@@ -14,18 +14,16 @@ from pathlib import Path
 import click
 
 from ..pipeline import ScanOptions
-from ..resources import workshop_dir
 from . import (
     EXIT_ERROR,
     EXIT_FINDINGS,
     EXIT_OK,
-    display_path,
     fail,
-    live_source,
     main,
     policy_option,
 )
-from .scan_settings import load_config_file, scan_options
+from .inputs import Inputs, input_options
+from .scan_settings import load_config_file, rule_options, scan_options
 
 
 def _scan_options(policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size) -> ScanOptions:
@@ -143,18 +141,15 @@ def _print_fix_report(report, where: str) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1)
-@click.option("--workshop", is_flag=True, help="Use the bundled workshop scenario.")
+@input_options()
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for the manifests and PLAN.md.")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Kubernetes audit log (JSON lines) for least-privilege RBAC.")
 @click.option("--ingress-namespace", default="ingress-nginx", show_default=True, help="Namespace of the ingress controller.")
 @click.option("--api-server-cidr", help="Address range of the API server, for the egress of pods that use it.")
 @click.option("--include-system-namespaces", is_flag=True, help="Also write policies for kube-system, kube-public and kube-node-lease.")
-@_common_options
-@live_source.cluster_options()
-def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_cidr, include_system_namespaces,
-              policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size,
-              cluster, context, kubeconfig, namespaces) -> None:
+@rule_options(pss=False, builtin_rbac=False, config_help="Configuration file (rules off, waivers).")
+def remediate(inputs: Inputs, output, audit_log, ingress_namespace, api_server_cidr, include_system_namespaces,
+              policy_dirs, no_builtin_policies, config_path) -> None:
     """Write remediation manifests per namespace, and a PLAN.md saying what each blocks and could break.
 
     \b
@@ -169,30 +164,18 @@ def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_
       kube-auditor remediate --cluster --context prod -o remediation/
       kube-auditor apply remediation/
     """
-    from ..pipeline import load_inventory, load_rules, scan_inventory
+    from ..pipeline import load_rules, scan_inventory
     from ..remediate.netpol import NetpolOptions
     from ..remediate.plan import RemediateOptions, build_plan, write_plan
 
-    inputs = list(paths)
-    if workshop:
-        inputs.append(display_path(workshop_dir()))
-    live_source.check_flags(cluster, context, kubeconfig, namespaces)
-    if cluster and inputs:
-        raise click.UsageError("--cluster reads the cluster: give no PATH")
-    if not inputs and not cluster:
-        raise click.UsageError("give PATH..., --cluster or --workshop")
-    options = _scan_options(policy_dirs, no_builtin_policies, config_path, default_namespace, max_file_size)
+    options = _scan_options(policy_dirs, no_builtin_policies, config_path, inputs.namespace, inputs.max_file_size)
     rules = load_rules(options)
-    if cluster:
-        # the cluster holds its own built-in roles: never merge the bundled ones
+    loaded = inputs.read()
+    if loaded.own_roles is not None:  # a cluster (or snapshot) holds its own built-in roles
         options.settings.extra["rbac.builtin"] = False
-        live = live_source.read_live(kubeconfig, context, namespaces)
-        inventory = live_source.live_inventory(live)
-        result = scan_inventory(inventory, rules, options, live_source.live_notices(live), [live.source])
-        inputs = [live.source]
-    else:
-        inventory, notices, files = load_inventory(inputs, options)
-        result = scan_inventory(inventory, rules, options, notices, files)
+    loaded.echo_notices()
+    inventory = loaded.inventory
+    result = scan_inventory(inventory, rules, options, loaded.notices, loaded.files)
     plan = build_plan(
         inventory,
         result.findings,
@@ -200,7 +183,7 @@ def remediate(paths, workshop, output, audit_log, ingress_namespace, api_server_
             netpol=NetpolOptions(ingress_namespace=ingress_namespace, api_server_cidr=api_server_cidr),
             audit_log=audit_log,
             include_system_namespaces=include_system_namespaces,
-            sources=inputs,
+            sources=loaded.given,
         ),
     )
     written = write_plan(plan, output)
@@ -316,4 +299,4 @@ def rollback_command(backup, context, kubeconfig, force) -> None:
     sys.exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
-__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "display_path", "fail", "workshop_dir"]
+__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "fail"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,8 +77,13 @@ def load_documents(
         _unwrap(document.data, Location(file, document.line), document.item_lines, out, warnings)
 
 
-def load_paths(paths: list[str], options: LoadOptions | None = None) -> LoadResult:
-    """Read every manifest under ``paths`` (files, directories, ``-`` for stdin).
+def load_paths(
+    paths: list[str],
+    options: LoadOptions | None = None,
+    skip_dir: Callable[[str], bool] | None = None,
+) -> LoadResult:
+    """Read every manifest under ``paths`` (files, directories, ``-`` for stdin), leaving out
+    directories for which ``skip_dir`` is true (see ``iter_manifest_files``).
 
     Raises :class:`~auditor.inventory.errors.InputError` for input that cannot be read;
     recoverable problems (non-object documents, objects without kind) become warnings.
@@ -86,7 +92,7 @@ def load_paths(paths: list[str], options: LoadOptions | None = None) -> LoadResu
     objects: list[RawObject] = []
     warnings: list[InputWarning] = []
     files: list[str] = []
-    for path in iter_manifest_files(paths):
+    for path in iter_manifest_files(paths, skip_dir):
         source = read_source(path, options.max_file_bytes)
         files.append(source.name)
         if source.is_json:

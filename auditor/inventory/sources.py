@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -26,11 +26,15 @@ class SourceText:
     is_json: bool
 
 
-def iter_manifest_files(paths: list[str]) -> Iterator[str]:
+def iter_manifest_files(
+    paths: list[str], skip_dir: Callable[[str], bool] | None = None
+) -> Iterator[str]:
     """Expand files and directories (recursively, sorted) into manifest file paths.
 
     Files named explicitly are read whatever their extension; inside directories only
-    ``.yaml``, ``.yml`` and ``.json`` files are, and hidden directories (``.git``) are skipped.
+    ``.yaml``, ``.yml`` and ``.json`` files are, and hidden directories (``.git``) are skipped,
+    as are directories below the ones named for which ``skip_dir(path)`` is true (Helm
+    charts, whose templates are not manifests until rendered).
     """
     for raw in paths:
         if raw == STDIN:
@@ -40,7 +44,10 @@ def iter_manifest_files(paths: list[str]) -> Iterator[str]:
         if path.is_dir():
             found = []
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d for d in dirs
+                    if not d.startswith(".") and not (skip_dir and skip_dir(os.path.join(root, d)))
+                )
                 for name in files:
                     if name.lower().endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
                         found.append(os.path.join(root, name))

@@ -30,6 +30,8 @@ from ..inventory.loader import RawObject, load_documents
 from ..inventory.sources import iter_manifest_files, read_source
 from ..inventory.yamlsafe import parse_json_stream, parse_yaml_stream
 from ..pipeline import ScanOptions, load_inventory, load_rules, scan_inventory
+from ..render.helm import is_chart_dir
+from ..render.sources import find_charts
 from . import fixers
 from .fixers import MANUAL, RISKY, FixContext, Step
 from .textedit import (
@@ -231,9 +233,12 @@ def plan_fixes(paths: list[str], options: FixOptions | None = None) -> FixReport
     if "-" in paths:
         raise InputError(Location("-"), "fix needs files it can rewrite, not stdin")
     rules = options.loaded_rules if options.loaded_rules is not None else load_rules(options.scan)
+    # a chart's templates are not manifests: they are left alone, and said so
+    charts = [p for p in paths if is_chart_dir(p)]
+    charts += [chart for p in paths if p not in charts for chart in find_charts(p)]
     # each file once, even when named directly and through its directory
     unique: dict[str, str] = {}
-    for name in iter_manifest_files(paths):
+    for name in iter_manifest_files([p for p in paths if p not in charts], skip_dir=is_chart_dir):
         unique.setdefault(os.path.realpath(name), name)
     inventory, notices, files = load_inventory(list(unique.values()), options.scan)
     result = scan_inventory(inventory, rules, options.scan, notices, files)
@@ -297,6 +302,11 @@ def plan_fixes(paths: list[str], options: FixOptions | None = None) -> FixReport
                 outcome.problem = "the change was written but the finding remains (please report this)"
     report = FixReport(changes, outcomes, list(paths))
     report.notices = [f"{n.file}:{n.line}: {n.message}" if n.line else f"{n.file}: {n.message}" for n in notices]
+    report.notices += [
+        f"{chart}: a Helm chart, not rewritten: its templates are not manifests "
+        "(scan it to see its findings, and fix its templates or values by hand)"
+        for chart in charts
+    ]
     if wanted:
         known = {rule.id for rule in rules}
         for rule_id in sorted(wanted - known):

@@ -1,14 +1,20 @@
 """Every input of one scan as raw objects: manifest paths, Helm charts and kustomizations.
 
 A path on the command line that is a chart directory (it holds ``Chart.yaml``) is rendered
-with Helm like a ``--helm`` chart; any other path is read as manifests. Charts and
+with Helm like a ``--helm`` chart, and so is every chart found inside a directory given as
+a path (``scan .`` at the top of a repository that keeps charts beside plain manifests):
+a chart's templates are not manifests until rendered. Subcharts are rendered by their
+parent, so the search stops at the first ``Chart.yaml`` of each branch. Any other path is
+read as manifests. Charts and
 kustomizations are rendered by their own binaries and their objects located at the files
 that produced them (see :mod:`.helm` and :mod:`.kustomize`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..inventory import InputWarning, LoadOptions, LoadResult, RawObject, load_paths
 from .helm import HelmOptions, RenderResult, is_chart_dir, render_chart
@@ -69,8 +75,9 @@ def load_inputs(
     result = LoadedInputs()
     charts = [p for p in paths if p != "-" and is_chart_dir(p)]
     plain = [p for p in paths if p not in charts]
+    charts += [chart for p in plain for chart in find_charts(p)]
     if plain:
-        loaded = load_paths(plain, load)
+        loaded = load_paths(plain, load, skip_dir=is_chart_dir)
         result.objects.extend(loaded.objects)
         result.warnings.extend(loaded.warnings)
         result.files.extend(loaded.files)
@@ -80,6 +87,22 @@ def load_inputs(
     for directory in kustomizations:
         result.add(build_kustomization(directory, options.kustomize, load))
     return result
+
+
+def find_charts(directory: str) -> list[str]:
+    """The chart directories below ``directory`` (not itself), outermost only, sorted;
+    hidden directories are skipped as they are for manifests."""
+    if directory == "-" or not Path(directory).is_dir():
+        return []
+    found = []
+    for root, dirs, _files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in list(dirs):
+            path = os.path.join(root, name)
+            if is_chart_dir(path):
+                found.append(path)
+                dirs.remove(name)  # its subcharts are the parent's business
+    return sorted(found)
 
 
 def annotate_origins(findings: list, inputs: LoadedInputs) -> None:

@@ -125,6 +125,57 @@ def test_chart_directory_given_as_path_is_rendered_the_same(helm, in_repo):
     ]
 
 
+def _repository(tmp_path: Path) -> Path:
+    """A repository that keeps a chart beside plain manifests (and a chart copy in .git)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(CHART, repo / "deploy" / "charts" / "counter")
+    shutil.copytree(REPO / "fixtures" / "workshop", repo / "k8s")
+    shutil.copytree(CHART, repo / ".git" / "counter")
+    return repo
+
+
+def test_charts_inside_a_scanned_directory_are_rendered(helm, tmp_path):
+    """``scan .`` at the top of a repository: its charts' templates are not read as
+    manifests (they would not parse) but rendered, and their subcharts by the parent."""
+    repo = _repository(tmp_path)
+    report = json.loads(scan(str(repo), "--format", "json", "--fail-on", "none")[1])
+    files = {f["source"]["file"] for f in report["findings"]}
+    chart = f"{repo}/deploy/charts/counter"
+    assert f"{chart}/templates/counter.yaml" in files  # rendered and mapped to its template
+    assert f"{chart}/charts/redis/templates/redis.yaml" in files  # a subchart, rendered by the parent
+    assert f"{repo}/k8s/07-rooter.yaml" in files  # the plain manifests beside it
+    assert not [f for f in files if "/.git/" in f]
+    alone = json.loads(scan(chart, "--format", "json", "--fail-on", "none")[1])
+    in_repo = {f["fingerprint"] for f in report["findings"] if f["source"]["file"].startswith(chart)}
+    # the findings of the chart scanned alone, and one the whole input adds: the chart and
+    # the workshop both declare NetworkPolicy default/default-deny
+    extra = in_repo - {f["fingerprint"] for f in alone["findings"]}
+    assert {f["fingerprint"] for f in alone["findings"]} <= in_repo
+    assert [(f["rule"], f["object"]["name"]) for f in report["findings"] if f["fingerprint"] in extra] == [
+        ("KA-INV-001", "default-deny")
+    ]
+
+
+def test_analysis_commands_render_charts_among_their_paths(helm, tmp_path):
+    repo = _repository(tmp_path)
+    runner = CliRunner()
+    listed = runner.invoke(main, ["netpol", "list", str(repo), "-q"])
+    assert listed.exit_code == 0, listed.output
+    assert "release-name-counter[Deployment]" in listed.stdout
+    pss = runner.invoke(main, ["pss", str(repo), "--format", "json"])
+    names = {r["object"]["name"] for r in json.loads(pss.stdout)["results"]}
+    assert {"release-name-counter", "rooter"} <= names
+
+
+def test_fix_leaves_charts_alone_and_says_so(helm, tmp_path):
+    repo = _repository(tmp_path)
+    before = (repo / "deploy" / "charts" / "counter" / "templates" / "counter.yaml").read_text()
+    result = CliRunner().invoke(main, ["fix", str(repo), "--write"])
+    assert result.exit_code == 0, result.output
+    assert f"{repo}/deploy/charts/counter: a Helm chart, not rewritten" in result.stderr
+    assert (repo / "deploy" / "charts" / "counter" / "templates" / "counter.yaml").read_text() == before
+
+
 def test_namespace_is_passed_so_namespace_rules_are_right(helm, in_repo):
     report = json.loads(scan("--helm", CHART_ARG, "--namespace", "shop", "--format", "json", "--fail-on", "none")[1])
     namespaces = {f["object"]["namespace"] for f in report["findings"]}
@@ -183,6 +234,14 @@ def test_no_helm_on_path_exits_2_with_an_install_hint(in_repo, monkeypatch, tmp_
         lines = err.strip().splitlines()
         assert len(lines) == 1
         assert lines[0].startswith(f"kube-auditor: error: {CHART_ARG}: helm not found on PATH: install Helm 3")
+
+
+def test_a_chart_inside_a_scanned_directory_needs_helm_too(monkeypatch, tmp_path):
+    repo = _repository(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    code, _, err = scan(str(repo))
+    assert code == 2
+    assert err.strip().startswith(f"kube-auditor: error: {repo}/deploy/charts/counter: helm not found on PATH")
 
 
 def test_helm_options_need_a_chart(in_repo):
