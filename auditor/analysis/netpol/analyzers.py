@@ -158,34 +158,40 @@ def _scope(rule: RuleSpec) -> str:
     return "all ports" if not rule.ports else rule.describe_ports()
 
 
+def _rules_in_force(policy) -> Iterator[tuple[str, str, RuleSpec]]:
+    """(direction, peer field ``from``/``to``, rule) for every rule of the directions the
+    policy affects (a rule of a direction not in policyTypes does nothing)."""
+    for direction in (INGRESS, EGRESS):
+        if policy.affects(direction):
+            side = "from" if direction == INGRESS else "to"
+            for rule in policy.rules(direction):
+                yield direction, side, rule
+
+
 @analyzer("netpol.allow_all_rules")
 @eager
 def allow_all_rules(context: AnalysisContext, params: NoParams) -> Iterator[Hit]:
     """Rules that admit every peer, or every pod of every namespace."""
     engine = engine_of(context)
     for policy in engine.model.policies:
-        for direction in (INGRESS, EGRESS):
-            if not policy.affects(direction):
+        for direction, side, rule in _rules_in_force(policy):
+            if rule.any_peer:
+                what = f"every source and destination: no '{side}' means any pod of any namespace and any external address"
+            elif any(
+                p.selects_pods and p.namespace_selector is not None and p.namespace_selector.is_empty
+                and (p.pod_selector is None or p.pod_selector.is_empty)
+                for p in rule.peers or ()
+            ):
+                what = "every pod of every namespace (namespaceSelector: {} without a narrower podSelector)"
+            else:
                 continue
-            side = "from" if direction == INGRESS else "to"
-            for rule in policy.rules(direction):
-                if rule.any_peer:
-                    what = f"every source and destination: no '{side}' means any pod of any namespace and any external address"
-                elif any(
-                    p.selects_pods and p.namespace_selector is not None and p.namespace_selector.is_empty
-                    and (p.pod_selector is None or p.pod_selector.is_empty)
-                    for p in rule.peers or ()
-                ):
-                    what = "every pod of every namespace (namespaceSelector: {} without a narrower podSelector)"
-                else:
-                    continue
-                yield Hit(
-                    resource=policy.resource,
-                    message=f"{direction.lower()} {rule.label.split(' ', 1)[1]} of {policy.ref} admits {what}, on {_scope(rule)}",
-                    path=rule.field,
-                    key=f"{direction}/{rule.index}",
-                    severity=None if not rule.ports else Severity.low,
-                )
+            yield Hit(
+                resource=policy.resource,
+                message=f"{direction.lower()} {rule.label.split(' ', 1)[1]} of {policy.ref} admits {what}, on {_scope(rule)}",
+                path=rule.field,
+                key=f"{direction}/{rule.index}",
+                severity=None if not rule.ports else Severity.low,
+            )
 
 
 @analyzer("netpol.any_address_ipblocks")
@@ -194,24 +200,21 @@ def any_address_ipblocks(context: AnalysisContext, params: NoParams) -> Iterator
     """ipBlock peers whose CIDR is the whole address space (0.0.0.0/0 or ::/0)."""
     engine = engine_of(context)
     for policy in engine.model.policies:
-        for direction in (INGRESS, EGRESS):
-            if not policy.affects(direction):
-                continue
-            for rule in policy.rules(direction):
-                for peer in rule.peers or ():
-                    block = peer.ipblock
-                    if block is None or peer.error is not None or not block.cidr.strip().endswith("/0"):
-                        continue
-                    verb = "accepts connections from" if direction == INGRESS else "may connect to"
-                    yield Hit(
-                        resource=policy.resource,
-                        message=(
-                            f"{rule.label} of {policy.ref}: the selected pods {verb} any address "
-                            f"(ipBlock {block}) on {_scope(rule)}"
-                        ),
-                        path=f"{rule.field}.{'from' if direction == INGRESS else 'to'}[{peer.index}].ipBlock",
-                        key=f"{direction}/{rule.index}/{peer.index}",
-                    )
+        for direction, side, rule in _rules_in_force(policy):
+            for peer in rule.peers or ():
+                block = peer.ipblock
+                if block is None or peer.error is not None or not block.cidr.strip().endswith("/0"):
+                    continue
+                verb = "accepts connections from" if direction == INGRESS else "may connect to"
+                yield Hit(
+                    resource=policy.resource,
+                    message=(
+                        f"{rule.label} of {policy.ref}: the selected pods {verb} any address "
+                        f"(ipBlock {block}) on {_scope(rule)}"
+                    ),
+                    path=f"{rule.field}.{side}[{peer.index}].ipBlock",
+                    key=f"{direction}/{rule.index}/{peer.index}",
+                )
 
 
 @analyzer("netpol.unused_policies")
@@ -247,36 +250,33 @@ def unresolved_named_ports(context: AnalysisContext, params: NoParams) -> Iterat
     engine = engine_of(context)
     for policy in engine.model.policies:
         selected = engine.selected_workloads(policy)
-        for direction in (INGRESS, EGRESS):
-            if not policy.affects(direction):
+        for direction, _side, rule in _rules_in_force(policy):
+            named = [p for p in rule.ports if p.is_named and p.error is None]
+            if not named:
                 continue
-            for rule in policy.rules(direction):
-                named = [p for p in rule.ports if p.is_named and p.error is None]
-                if not named:
+            if direction == INGRESS:
+                if not selected:
+                    continue  # the unused-policy rule says it
+                targets, where = selected, "the workloads the policy selects"
+            else:
+                targets = _egress_destinations(engine, policy, rule)
+                where = "the workloads the rule's peers select"
+            for spec in named:
+                if any(
+                    (p := w.named_port(str(spec.port))) is not None and p.protocol == spec.protocol
+                    for w in targets
+                ):
                     continue
-                if direction == INGRESS:
-                    if not selected:
-                        continue  # the unused-policy rule says it
-                    targets, where = selected, "the workloads the policy selects"
-                else:
-                    targets = _egress_destinations(engine, policy, rule)
-                    where = "the workloads the rule's peers select"
-                for spec in named:
-                    if any(
-                        (p := w.named_port(str(spec.port))) is not None and p.protocol == spec.protocol
-                        for w in targets
-                    ):
-                        continue
-                    reason = (
-                        f"none of {where} has a {spec.protocol} container port named {spec.port!r}"
-                        if targets else "the rule's peers select no workload (named ports never match ipBlock addresses)"
-                    )
-                    yield Hit(
-                        resource=policy.resource,
-                        message=f"{rule.label} of {policy.ref} names port {spec.port!r}, but {reason}: the entry admits nothing",
-                        path=f"{rule.field}.ports",
-                        key=f"{direction}/{rule.index}/{spec.port}/{spec.protocol}",
-                    )
+                reason = (
+                    f"none of {where} has a {spec.protocol} container port named {spec.port!r}"
+                    if targets else "the rule's peers select no workload (named ports never match ipBlock addresses)"
+                )
+                yield Hit(
+                    resource=policy.resource,
+                    message=f"{rule.label} of {policy.ref} names port {spec.port!r}, but {reason}: the entry admits nothing",
+                    path=f"{rule.field}.ports",
+                    key=f"{direction}/{rule.index}/{spec.port}/{spec.protocol}",
+                )
 
 
 def _by_name_only(selector) -> bool:
@@ -294,27 +294,23 @@ def unmatched_namespace_selectors(context: AnalysisContext, params: NoParams) ->
     """namespaceSelectors that match no namespace of the scanned manifests."""
     engine = engine_of(context)
     for policy in engine.model.policies:
-        for direction in (INGRESS, EGRESS):
-            if not policy.affects(direction):
-                continue
-            side = "from" if direction == INGRESS else "to"
-            for rule in policy.rules(direction):
-                for peer in rule.peers or ():
-                    selector = peer.namespace_selector
-                    if not peer.selects_pods or selector is None or selector.is_empty:
-                        continue
-                    if _by_name_only(selector) or engine.namespaces_matching(selector):
-                        continue  # a namespace named explicitly may live outside these manifests
-                    yield Hit(
-                        resource=policy.resource,
-                        message=(
-                            f"{rule.label} of {policy.ref}: namespaceSelector {selector} matches no "
-                            "namespace in the scanned manifests (check the labels: namespaces carry "
-                            f"{NAMESPACE_NAME_LABEL}=<name> automatically)"
-                        ),
-                        path=f"{rule.field}.{side}[{peer.index}].namespaceSelector",
-                        key=f"{direction}/{rule.index}/{peer.index}",
-                    )
+        for direction, side, rule in _rules_in_force(policy):
+            for peer in rule.peers or ():
+                selector = peer.namespace_selector
+                if not peer.selects_pods or selector is None or selector.is_empty:
+                    continue
+                if _by_name_only(selector) or engine.namespaces_matching(selector):
+                    continue  # a namespace named explicitly may live outside these manifests
+                yield Hit(
+                    resource=policy.resource,
+                    message=(
+                        f"{rule.label} of {policy.ref}: namespaceSelector {selector} matches no "
+                        "namespace in the scanned manifests (check the labels: namespaces carry "
+                        f"{NAMESPACE_NAME_LABEL}=<name> automatically)"
+                    ),
+                    path=f"{rule.field}.{side}[{peer.index}].namespaceSelector",
+                    key=f"{direction}/{rule.index}/{peer.index}",
+                )
 
 
 def _dns_allowed(engine: Engine, index: int, dns_classes: list[int]) -> bool:
