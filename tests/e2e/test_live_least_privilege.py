@@ -140,14 +140,15 @@ def test_a_weaker_role_names_each_missing_permission(kube_apiserver):
     # the scan carries on: findings for what was read, notices for what was not
     result = scan_live(live)
     assert result.findings
-    assert [n.category for n in result.notices] == ["cluster"] * 5
+    # (other tests of the session server may leave owned objects: their notice is "owned")
+    assert [n.category for n in result.notices if n.category != "owned"] == ["cluster"] * 5
     # and in the CLI's table, JSON and SARIF
     runner = CliRunner()
     table = runner.invoke(main, ["scan", "--cluster", "--kubeconfig", str(kubeconfig), "--fail-on", "none"])
     assert table.exit_code == 0
     assert "Notices" in table.stdout and "missing permission list roles" in table.stdout
     report = json.loads(runner.invoke(main, ["scan", "--cluster", "--kubeconfig", str(kubeconfig), "--format", "json"]).stdout)
-    assert {n["message"] for n in report["notices"]} == set(live.messages())
+    assert {n["message"] for n in report["notices"] if n["category"] != "owned"} == set(live.messages())
     sarif = json.loads(runner.invoke(main, ["scan", "--cluster", "--kubeconfig", str(kubeconfig), "--format", "sarif"]).stdout)
     notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert len([n for n in notes if "not read" in n["message"]["text"]]) == 5
