@@ -8,9 +8,12 @@
 ``/metrics``   GET     Prometheus text format
 =============  ======  ==============================================================
 
-Bad input is answered with a 4xx and a JSON ``{"error": ...}`` body naming the problem:
-400 for anything that is not a v1 AdmissionReview, 413 for a body over the size limit,
-408 for a body that does not arrive within the request deadline. Evaluation runs in a
+Bad input is answered with 400 and a JSON ``{"error": ...}`` body naming the problem: a
+body that is not a v1 AdmissionReview, a body over the size limit, a body that does not
+arrive within the request deadline (the ``reason`` label of the refusal metric and log
+tells them apart: ``invalid``, ``too_large``, ``slow_body``). One status for every bad
+request keeps the contract simple for clients and alerting; the message says what was
+wrong. Evaluation runs in a
 worker thread under a deadline (``timeouts.evaluationMs``); past it, the configured
 outcome (fail open or closed) is returned.
 """
@@ -162,7 +165,7 @@ class WebhookApp:
         """The request body, within the size limit and the request deadline.
 
         An oversized body is still read (and dropped), up to four times the limit: a
-        server that answers 413 and closes while the client is sending makes the client's
+        server that answers and closes while the client is sending makes the client's
         TCP stack discard the answer (a reset), and the client sees a broken connection
         instead of the reason."""
         limit = self.max_body
@@ -174,7 +177,7 @@ class WebhookApp:
                 except ValueError:
                     raise BodyError(400, "invalid", "Content-Length is not a number") from None
                 if declared > limit * DRAIN_FACTOR:
-                    raise BodyError(413, "too_large", f"the body ({declared} bytes) is over the limit of {limit} bytes")
+                    raise BodyError(400, "too_large", f"the body ({declared} bytes) is over the limit of {limit} bytes")
                 too_large = declared > limit
         chunks: list[bytes] = []
         size = 0
@@ -205,10 +208,10 @@ class WebhookApp:
                 await asyncio.wait_for(read(), self.body_timeout)
         except (asyncio.TimeoutError, TimeoutError):
             if too_large:
-                raise BodyError(413, "too_large", f"the body is over the limit of {limit} bytes") from None
-            raise BodyError(408, "slow_body", f"the body did not arrive within {self.body_timeout:g}s") from None
+                raise BodyError(400, "too_large", f"the body is over the limit of {limit} bytes") from None
+            raise BodyError(400, "slow_body", f"the body did not arrive within {self.body_timeout:g}s") from None
         if too_large:
-            raise BodyError(413, "too_large", f"the body ({size} bytes) is over the limit of {limit} bytes")
+            raise BodyError(400, "too_large", f"the body ({size} bytes) is over the limit of {limit} bytes")
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _review(self, scope: dict, receive: Receive, send: Send, endpoint: str, started: float) -> None:

@@ -74,7 +74,7 @@ class TLS(_Strict):
 class Server(_Strict):
     host: str = "0.0.0.0"  # noqa: S104 - a server in a pod listens on the pod's address
     port: int = Field(default=8443, ge=1, le=65535)
-    #: requests with a larger body are refused (413)
+    #: requests with a larger body are refused (400)
     max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, alias="maxRequestBytes", ge=1024)
     #: a client must send a whole request (headers and body) within this many seconds
     request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)

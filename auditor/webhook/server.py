@@ -8,7 +8,7 @@ beyond it) and graceful shutdown on SIGTERM. Two things are added here:
   keeps its connection forever. :func:`guarded_protocol` closes a connection whose next
   request's headers have not all arrived within ``server.requestTimeoutSeconds`` of its
   first byte, or are over 64 KiB; the body has the same deadline in the application
-  (408). A TLS handshake that does not finish is dropped after 60 s.
+  (400). A TLS handshake that does not finish is dropped after 60 s.
 * **certificate reloading**: a background task checks the certificate and key files
   every ``tls.reloadIntervalSeconds`` and swaps a changed pair into the live TLS context.
 """
