@@ -84,6 +84,13 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("kube-auditor: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # the reader went away (kube-auditor scan ... | head): no error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet
+            sys.exit(141)  # 128 + SIGPIPE, as a shell reports it
+        except OSError as error:  # input is read through InputError: this is a file we write
+            where = f"{error.filename}: " if error.filename else ""
+            fail(f"{where}{error.strerror or error}")
         except Exception as error:  # noqa: BLE001 - the last line of defence
             if os.environ.get("KUBE_AUDITOR_DEBUG"):
                 raise

@@ -16,7 +16,7 @@ from ..analysis.rbac import builtin_rbac_summary
 from ..engine.baseline import write_baseline
 from ..engine.rules import Rule
 from ..pipeline import ScanOptions, load_rules, scan_inventory
-from ..report import FORMATS, ReportOptions, render
+from ..report import FORMATS, ReportOptions, render, write_report
 from ..resources import rule_fixtures_dir, workshop_dir
 from ..runtime import gc_paused
 from . import (
@@ -145,17 +145,22 @@ def scan(
             count = write_baseline(write_baseline_path, result.findings)
             click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)
         report_options = ReportOptions(fail_on=gate, color=use_color(no_color, output))
-        text = render(result, fmt, report_options)
+        if output:
+            with open(output, "wb") as stream:
+                write_report(result, fmt, report_options, stream)
+        elif fmt == "json":  # streamed: a large report never exists in memory whole
+            sys.stdout.flush()
+            write_report(result, fmt, report_options, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            click.echo(render(result, fmt, report_options), nl=False)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
         summary = result.summary(gate)
         click.echo(
             f"kube-auditor: {summary['active']} finding(s), {summary['failing']} at or above "
             f"{summary['failOn']}; report written to {output}",
             err=True,
         )
-    else:
-        click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if result.failing(gate) else EXIT_OK)
 
 

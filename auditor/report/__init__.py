@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from ..engine.result import ScanResult
 from ..threat import Severity
@@ -41,3 +42,15 @@ def render(result: ScanResult, fmt: str, options: ReportOptions) -> str:
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     return renderers[fmt](result, options)
+
+
+def write_report(result: ScanResult, fmt: str, options: ReportOptions, stream: BinaryIO) -> None:
+    """Write ``result`` in format ``fmt`` to a binary stream; the JSON report piece by piece,
+    so a large one never exists in memory whole (see ``json_report``)."""
+    if fmt == "json":
+        from .json_report import json_pieces
+
+        for piece in json_pieces(result, options):
+            stream.write(piece)
+        return
+    stream.write(render(result, fmt, options).encode("utf-8"))
