@@ -14,8 +14,7 @@ from click.testing import CliRunner
 from auditor.cli import main
 from auditor.engine.notices import Notice
 from auditor.pipeline import ScanOptions, scan_paths
-from auditor.report import ReportOptions, render, write_report
-from auditor.report import json_report
+from auditor.report import ReportOptions, json_report, render, write_report
 from auditor.resources import workshop_dir
 
 
