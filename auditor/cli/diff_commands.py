@@ -22,7 +22,7 @@ from . import (
     policy_option,
     severity_or_none,
 )
-from .render_options import helm_options, render_settings
+from .render_options import helm_options, no_remote_option, render_settings
 from .scan_settings import load_config_file, scan_options
 
 
@@ -45,6 +45,7 @@ from .scan_settings import load_config_file, scan_options
 @click.option("--no-builtin-rbac", is_flag=True, help="Do not merge Kubernetes' built-in RBAC roles and bindings.")
 @click.option("--kustomize", is_flag=True, help="BASE and HEAD (or PATH) are kustomization directories: build them with kustomize.")
 @helm_options
+@no_remote_option
 def diff(
     args: tuple[str, ...],
     revisions: tuple[str, str] | None,
@@ -62,6 +63,7 @@ def diff(
     set_values: tuple[str, ...],
     release: str | None,
     release_namespace: str | None,
+    no_remote: bool,
 ) -> None:
     """Show what a change does to security: new and fixed findings, NetworkPolicy
     reachability opened and closed, RBAC permissions gained and lost and new escalation
@@ -94,7 +96,7 @@ def diff(
     )
     options = DiffOptions(
         scan=rules,
-        render=render_settings(values_files, set_values, release, namespace),
+        render=render_settings(values_files, set_values, release, namespace, not no_remote),
         kustomize=kustomize,
         builtin_rbac=not no_builtin_rbac,
     )

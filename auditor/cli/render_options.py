@@ -6,7 +6,14 @@ import click
 
 from ..engine.result import ScanResult
 from ..pipeline import ScanOptions, scan_loaded
-from ..render import DEFAULT_RELEASE, HelmOptions, RenderOptions, annotate_origins, load_inputs
+from ..render import (
+    DEFAULT_RELEASE,
+    HelmOptions,
+    KustomizeOptions,
+    RenderOptions,
+    annotate_origins,
+    load_inputs,
+)
 
 
 def helm_options(func=None, *, namespace: bool = True):
@@ -35,11 +42,20 @@ def helm_options(func=None, *, namespace: bool = True):
     return func
 
 
+#: ``--no-remote-resources``: a kustomization may not make kustomize fetch from the network
+no_remote_option = click.option(
+    "--no-remote-resources", "no_remote", is_flag=True,
+    help="Refuse kustomizations that name remote resources (URLs, git repositories) instead "
+    "of letting kustomize fetch them: for gates on untrusted changes.",
+)
+
+
 def render_settings(
     values_files: tuple[str, ...],
     set_values: tuple[str, ...],
     release: str | None,
     namespace: str,
+    allow_remote: bool = True,
 ) -> RenderOptions:
     return RenderOptions(
         helm=HelmOptions(
@@ -47,7 +63,8 @@ def render_settings(
             namespace=namespace,
             values=tuple(values_files),
             set_values=tuple(set_values),
-        )
+        ),
+        kustomize=KustomizeOptions(allow_remote=allow_remote),
     )
 
 

@@ -31,7 +31,7 @@ from . import (
     severity_or_none,
     use_color,
 )
-from .render_options import helm_options, render_settings, scan_sources
+from .render_options import helm_options, no_remote_option, render_settings, scan_sources
 from .scan_settings import include_owned_option, load_config_file, rule_options, scan_options
 
 
@@ -58,6 +58,7 @@ from .scan_settings import include_owned_option, load_config_file, rule_options,
 @click.option("--helm", "helm_charts", metavar="CHART_DIR", multiple=True, help="Render a Helm chart with helm template and scan it (repeatable; a chart directory given as PATH is rendered too).")
 @click.option("--kustomize", "kustomizations", metavar="DIR", multiple=True, help="Build a kustomization with kustomize build and scan it (repeatable).")
 @helm_options(namespace=False)
+@no_remote_option
 def scan(
     paths: tuple[str, ...],
     workshop: bool,
@@ -87,6 +88,7 @@ def scan(
     values_files: tuple[str, ...] = (),
     set_values: tuple[str, ...] = (),
     release: str | None = None,
+    no_remote: bool = False,
 ) -> None:
     """Scan manifest files, directories (recursively) or - (stdin), or a live cluster.
 
@@ -138,7 +140,7 @@ def scan(
                 inventory, load_rules(options), options, live_source.live_notices(live), [live.source]
             )
         else:
-            rendering = render_settings(values_files, set_values, release, default_namespace)
+            rendering = render_settings(values_files, set_values, release, default_namespace, not no_remote)
             result = scan_sources(inputs, list(helm_charts), list(kustomizations), rendering, options)
             result.notices.extend(live_source.snapshot_notices(snapshots))
         if write_baseline_path:

@@ -8,7 +8,10 @@ done by reading the kustomization tree the same way Kustomize does, without runn
 1. Starting at the directory given, read its kustomization file (``kustomization.yaml``,
    ``kustomization.yml`` or ``Kustomization``) and, depth first, every local directory it
    lists in ``resources``, ``bases`` and ``components``. Remote resources (URLs, git
-   repositories) are not fetched: objects from them stay unmapped.
+   repositories) are not read here: kustomize fetches them, a warning says so, and their
+   objects are located at the kustomization file. With ``allow_remote=False``
+   (``--no-remote-resources``) a tree that names one is refused before kustomize runs:
+   a CI gate on untrusted changes need not let a pull request make it fetch from anywhere.
 2. Index each object declared in a local resource file by kind and name, with its file
    and line, and with the name it will have after the ``namePrefix`` / ``nameSuffix`` of
    its kustomization and of every kustomization above it. ``configMapGenerator`` and
@@ -65,6 +68,9 @@ def is_kustomization_dir(path: str | os.PathLike[str]) -> bool:
 @dataclass(frozen=True)
 class KustomizeOptions:
     timeout: float = DEFAULT_TIMEOUT
+    #: let ``kustomize build`` fetch remote resources (URLs, git repositories); when False
+    #: a kustomization that names one is refused before kustomize runs
+    allow_remote: bool = True
 
 
 @dataclass(frozen=True)
@@ -271,11 +277,23 @@ def build_kustomization(
     top = kustomization_file(directory)
     if top is None:
         raise RenderError(where, f"no {' or '.join(KUSTOMIZATION_FILES)} in this directory")
+    index = build_index(directory, load)  # read first: remote resources are known before any fetch
+    fallback = Location(_display(top))
+    if index.remote and not options.allow_remote:
+        raise RenderError(
+            fallback,
+            f"names remote resources ({', '.join(index.remote)}), which kustomize would fetch: "
+            "refused (--no-remote-resources); vendor them into the repository, or drop the flag",
+        )
     run = run_tool("kustomize", ["build", directory], where, load.max_file_bytes, options.timeout)
     loaded = load_text(run.stdout, f"<kustomize build {directory}>", load)
-    index = build_index(directory, load)
-    fallback = Location(_display(top))
     result = RenderResult()
+    if index.remote:
+        result.warnings.append(InputWarning(
+            fallback,
+            f"kustomize fetched remote resources ({', '.join(index.remote)}); their objects are "
+            "located at this kustomization file (--no-remote-resources refuses them)",
+        ))
     for raw in loaded.objects:
         kind = str(raw.obj.get("kind", ""))
         metadata = raw.obj.get("metadata")

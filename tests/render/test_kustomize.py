@@ -137,3 +137,52 @@ def test_unmapped_objects_fall_back_to_the_kustomization_file(in_repo, monkeypat
         (f"{PROD}/kustomization.yaml", None)
     ]
     assert result.objects[0].origin == "kustomize build output line 1"
+
+
+# ------------------------------------------------------------- remote resources
+
+
+def _remote_overlay(tmp_path: Path) -> Path:
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources:\n  - https://github.com/example/platform//base?ref=v1.2.0\n  - local.yaml\n"
+    )
+    (overlay / "local.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local\n")
+    return overlay
+
+
+def test_no_remote_resources_refuses_before_kustomize_runs(monkeypatch, tmp_path):
+    overlay = _remote_overlay(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # were kustomize run, this would say it is missing
+    for command in (["scan", "--kustomize", str(overlay)], ["diff", "--kustomize", str(overlay), str(overlay)]):
+        result = CliRunner().invoke(main, [*command, "--no-remote-resources"])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == (
+            f"kube-auditor: error: {overlay}/kustomization.yaml: names remote resources "
+            "(https://github.com/example/platform//base?ref=v1.2.0), which kustomize would fetch: "
+            "refused (--no-remote-resources); vendor them into the repository, or drop the flag"
+        )
+
+
+def test_fetched_remote_resources_are_a_warning(monkeypatch, tmp_path):
+    overlay = _remote_overlay(tmp_path)
+    built = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local\n---\n"
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: from-the-remote-base\n"
+    )
+    monkeypatch.setattr(kustomize_module, "run_tool", lambda *a, **k: ToolRun(built, ["kustomize"]))
+    result = build_kustomization(str(overlay))
+    (warning,) = result.warnings
+    assert warning.location.file == f"{overlay}/kustomization.yaml"
+    assert warning.message.startswith(
+        "kustomize fetched remote resources (https://github.com/example/platform//base?ref=v1.2.0)"
+    )
+    located = {o.raw.obj["metadata"]["name"]: o.raw.location for o in result.objects}
+    assert located["local"].file == f"{overlay}/local.yaml"
+    assert located["from-the-remote-base"].file == f"{overlay}/kustomization.yaml"
+
+
+def test_a_local_tree_is_not_refused(kustomize, in_repo):
+    result = CliRunner().invoke(main, ["scan", "--kustomize", PROD, "--no-remote-resources", "--fail-on", "none"])
+    assert result.exit_code == 0, result.output
