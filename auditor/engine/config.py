@@ -7,19 +7,10 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from ..threat import Severity
-from .rules import (
-    RULE_ID,
-    compose_yaml,
-    describe_error,
-    field_error,
-    find_duplicate_key,
-    format_field,
-    node_line,
-    read_yaml_file,
-)
+from .rules import RULE_ID, field_error, load_model_file
 
 FailOn = Literal["critical", "high", "medium", "low", "info", "none"]
 
@@ -110,28 +101,9 @@ class Config(_Strict):
 
 def load_config(path: Path) -> Config:
     """Read and validate a configuration file; errors name the file, line and field."""
-    name = str(path)
-    text, data = read_yaml_file(path, ConfigError)
-    if data is None:
-        config = Config()
-        config._source = name
-        return config
-    if not isinstance(data, dict):
-        raise ConfigError(f"{name}: not a mapping: a config file is a mapping (rules, waivers, ...)")
-    root = compose_yaml(text)
-    duplicate = find_duplicate_key(root)
-    if duplicate is not None:
-        parts, line, first = duplicate
-        raise ConfigError(f"{name}:{line}: {format_field(parts)}: duplicate key (first at line {first})")
-    try:
-        config = Config.model_validate(data)
-        config._source = name
-        return config
-    except ValidationError as error:
-        field, message = describe_error(error)
-        line = node_line(root, error.errors()[0]["loc"])
-        where = f"{name}:{line}" if line else name
-        raise ConfigError(f"{where}: {field or 'config'}: {message}") from None
+    config = load_model_file(path, Config, ConfigError, "config file", "rules, waivers, ...", "config")
+    config._source = str(path)
+    return config
 
 
 def unknown_rule_ids(config: Config, known: set[str]) -> list[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -42,6 +42,9 @@ from .conditions import (
     path_root,
     root_unavailable,
 )
+
+#: a pydantic model read from a configuration file
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 #: ``{name}`` or ``{name:argument}`` in a message template (other braces are literal text).
@@ -323,6 +326,34 @@ def read_yaml_file(path: Path, error: type[Exception]) -> tuple[str, Any]:
         raise error(f"{where}: {problem.problem}") from None
     except yaml.YAMLError as problem:
         raise error(f"{name}: {problem}") from None
+
+
+def load_model_file(
+    path: Path, model: type[ModelT], error: type[Exception], kind: str, keys: str, whole: str
+) -> ModelT:
+    """A YAML configuration file validated as ``model``. Every problem is one line raising
+    ``error``: the file, the line when known, the field and why. ``kind`` says what the file
+    is (``config file``), ``keys`` what it holds (``rules, waivers, ...``) and ``whole`` is
+    the field named when the problem is the file as a whole. An empty file is the model's
+    defaults."""
+    name = str(path)
+    text, data = read_yaml_file(path, error)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise error(f"{name}: not a mapping: a {kind} is a mapping ({keys})")
+    root = compose_yaml(text)
+    duplicate = find_duplicate_key(root)
+    if duplicate is not None:
+        parts, line, first = duplicate
+        raise error(f"{name}:{line}: {format_field(parts)}: duplicate key (first at line {first})")
+    try:
+        return model.model_validate(data)
+    except ValidationError as problem:
+        field, message = describe_error(problem)
+        line = node_line(root, problem.errors()[0]["loc"])
+        where = f"{name}:{line}" if line else name
+        raise error(f"{where}: {field or whole}: {message}") from None
 
 
 def compose_yaml(text: str) -> yaml.Node | None:

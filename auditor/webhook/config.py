@@ -12,17 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from ..engine.config import Config, ConfigError, load_config
-from ..engine.rules import (
-    compose_yaml,
-    describe_error,
-    find_duplicate_key,
-    format_field,
-    node_line,
-    read_yaml_file,
-)
+from ..engine.rules import load_model_file
 from ..threat import Severity
 
 Mode = Literal["enforce", "warn", "audit"]
@@ -197,23 +190,9 @@ class WebhookConfig(_Strict):
 def load_webhook_config(path: Path) -> WebhookConfig:
     """Read and validate a webhook configuration file; errors name the file, line and field."""
     name = str(path)
-    text, data = read_yaml_file(path, ConfigError)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{name}: not a mapping: a webhook config is a mapping (mode, threshold, tls, ...)")
-    root = compose_yaml(text)
-    duplicate = find_duplicate_key(root)
-    if duplicate is not None:
-        parts, line, first = duplicate
-        raise ConfigError(f"{name}:{line}: {format_field(parts)}: duplicate key (first at line {first})")
-    try:
-        config = WebhookConfig.model_validate(data)
-    except ValidationError as error:
-        field, message = describe_error(error)
-        line = node_line(root, error.errors()[0]["loc"])
-        where = f"{name}:{line}" if line else name
-        raise ConfigError(f"{where}: {field or 'webhook config'}: {message}") from None
+    config = load_model_file(
+        path, WebhookConfig, ConfigError, "webhook config", "mode, threshold, tls, ...", "webhook config"
+    )
     config._source = name
     if config.scan is not None:
         config.scan._source = f"{name} (scan)"
