@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from terminal import show
 
 from auditor.analysis.pss import evaluate_pod
 from auditor.analysis.pss.evaluator import evaluate_pod_exhaustively
@@ -73,15 +74,7 @@ def conformance_summary(request):
     yield
     if not _attempted:
         return
-    line = f"PSS conformance: {len(_agreed)}/{len(_attempted)} fixtures agree"
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        print(line)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(line)
+    show(request, f"PSS conformance: {len(_agreed)}/{len(_attempted)} fixtures agree")
 
 
 def _relative(path: Path) -> str:

@@ -9,12 +9,12 @@ returned with the reason.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
 from harness.apiserver import HarnessError, KubeAPIServer
+from harness.waiting import eventually as wait_for
 
 from auditor.analysis.registry import AnalysisSettings
 from auditor.engine.result import ScanResult
@@ -117,12 +117,7 @@ def post(server: KubeAPIServer, api_path: str, obj: dict, namespace: str | None 
 
 def eventually(check, timeout: float = 15.0, interval: float = 0.05):
     """Poll ``check()`` until truthy (RBAC caches catch up asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
+    return wait_for(check, timeout, interval)
 
 
 def sar_allowed(server: KubeAPIServer, user: str, groups: list[str], verb: str, resource: str,

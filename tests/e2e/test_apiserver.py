@@ -7,11 +7,11 @@ enforcement, server-side dry-run and paginated lists.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 from harness.apiserver import pinned_kubernetes_version
+from harness.waiting import eventually as wait_for
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -20,12 +20,7 @@ pytestmark = pytest.mark.e2e
 
 def eventually(check, timeout=10.0, interval=0.05):
     """Poll ``check()`` until it returns a truthy value (RBAC caches update asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
+    return wait_for(check, timeout, interval)
 
 
 def continue_token(listing) -> str | None:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from live_helpers import post, read, scan_live
+from terminal import show
 
 from auditor.cli import main
 from auditor.inventory.live import (
@@ -32,15 +33,6 @@ SECRET_VALUE = "s3cr3t-" + uuid.uuid4().hex
 SECRET_B64 = base64.b64encode(SECRET_VALUE.encode()).decode()
 
 
-def _report(request, line: str) -> None:
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:  # pragma: no cover
-        print(line)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(line)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +132,7 @@ def test_pagination_and_a_few_hundred_objects(kube_apiserver, request):
     scan_seconds = time.monotonic() - started
     assert len([f for f in result.findings if f.rule == "KA-CTR-004"]) == 0
     assert len({f.resource.name for f in result.findings if f.resource.kind == "Deployment"}) == count
-    _report(
+    show(
         request,
         f"live scale: {len(live.objects)} objects ({count} Deployments in one namespace + "
         f"cluster-scoped) read in {read_seconds:.2f}s ({live.requests} requests), scanned in "

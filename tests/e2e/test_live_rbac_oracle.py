@@ -17,13 +17,13 @@ before any authorizer, and so does the model.
 from __future__ import annotations
 
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from harness import rbac as harness_rbac
 from live_helpers import apply_manifests, eventually, read, sar_allowed
+from terminal import show
 
 from auditor.analysis.rbac import RBACModel, Request, UserInfo, load_builtin
 from auditor.inventory import Inventory
@@ -191,15 +191,6 @@ def oracle(kube_apiserver):
     return model, live
 
 
-def _report(request, line: str) -> None:
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:  # pragma: no cover - plugins disabled
-        print(line, file=sys.stderr)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(line)
 
 
 def test_model_holds_the_servers_rbac(oracle):
@@ -232,7 +223,7 @@ def test_rbac_model_agrees_with_subject_access_review(kube_apiserver, oracle, re
                 f" ({decision.reason})"
             )
     total = len(grid)
-    _report(
+    show(
         request,
         f"RBAC oracle: {total - len(disagreements):,}/{total:,} decisions agree "
         f"({allowed:,} allowed, {total - allowed:,} denied; {len(SUBJECTS)} subjects)",

@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from harness.apiserver import HarnessError, KubeAPIServer, require_binaries
 from live_helpers import apply_manifests, finding_rows, read, scan_files, scan_live
+from terminal import show
 
 from auditor.cli import main
 from auditor.inventory.kinds import CLUSTER_SCOPED_KINDS
@@ -123,15 +124,6 @@ def kubeconfig(workshop_cluster):
     return str(workshop_cluster[0].kubeconfig)
 
 
-def _report(request, line: str) -> None:
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:  # pragma: no cover
-        print(line)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(line)
 
 
 def test_only_the_pod_security_policy_cannot_be_held(workshop_cluster, live):
@@ -152,7 +144,7 @@ def test_live_scan_finds_what_the_file_scan_finds(live, request):
     assert {row[:5] for row in files - found} == ONLY_IN_FILES, sorted(files - found)
     assert {row[:5] for row in found - files} == ONLY_LIVE, sorted(found - files)
     assert len(found) > 40
-    _report(
+    show(
         request,
         f"live parity (workshop): {len(found)} findings, {len(files & found)} shared with the file scan; "
         f"read {len(live.objects)} objects in {live.seconds:.2f}s ({live.requests} requests), "

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from terminal import show
 
 from auditor.analysis.netpol.engine import Engine
 from auditor.analysis.netpol.exposure import unprotected_lines
@@ -79,18 +80,10 @@ def record(kind: str, ok: bool) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def summary(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     parts = ", ".join(f"{kind} {ok}/{total}" for kind, (ok, total) in TALLY.items())
-    line = f"netpol conformance: {parts}" + (
+    show(request, f"netpol conformance: {parts}" + (
         f" ({len(EXPECTED_DIFFERENCES)} expected differences)" if EXPECTED_DIFFERENCES else ""
-    )
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:  # pragma: no cover - plugins disabled
-        print(line)
-        return
-    with capture.global_and_fixture_disabled():  # shown even when output is captured
-        reporter.write_line("")
-        reporter.write_line(line)
+    ))
 
 
 def expected_text(row: dict) -> str:

@@ -23,11 +23,11 @@ import http.client
 import json
 import os
 import re
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from harness.waiting import eventually as wait_for
 from webhookkit import REPO, RunningWebhook, hardened_pod, pod
 
 from auditor.analysis.pss import CHECKS_BY_ID, NEWEST_MINOR, evaluate_pod
@@ -131,12 +131,7 @@ def webhook_rules(warnings: list[str]) -> set[str]:
 
 
 def eventually(check, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
+    return wait_for(check, timeout, interval)
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import copy
-import time
 import uuid
 
 import pytest
+from harness.waiting import eventually as wait_for
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 from webhookkit import RunningWebhook, hardened_pod, pod
@@ -41,12 +41,7 @@ LABEL = "e2e.kube-auditor.io/webhook"
 
 
 def eventually(check, timeout=20.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
+    return wait_for(check, timeout, interval)
 
 
 @pytest.fixture(scope="module")
