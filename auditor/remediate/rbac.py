@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.rbac.builtin import looks_bootstrap
+from ..analysis.rbac.identity import subject_display
 from ..inventory import InputError, Inventory, Location
 
 SA_PREFIX = "system:serviceaccount:"
@@ -155,7 +156,7 @@ class SubjectPlan:
 
     @property
     def display(self) -> str:
-        return f"ServiceAccount {self.namespace}/{self.name}" if self.kind == "ServiceAccount" else f"User {self.name}"
+        return subject_display(self.kind, self.name, self.namespace)
 
 
 def _subject(kind: str, name: str, namespace: str | None) -> dict[str, Any]:

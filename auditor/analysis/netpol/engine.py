@@ -436,24 +436,22 @@ class Engine:
     def ingress_from(self, dst: int, namespace: str, namespace_labels: Mapping[str, str],
                      pod_labels: Mapping[str, str]) -> ConnSet:
         """What class ``dst`` admits from a pod that is not in the inventory."""
-        rules = self.governing[INGRESS][dst]
-        if rules is None:
-            return ALL
-        named = self.classes[dst].named
-        result = NONE
-        for rule_id in rules:
-            rule = self.rules[rule_id]
-            if rule.any_peer or any(
-                peer_matches(p, rule.policy.namespace, namespace, namespace_labels, pod_labels)
-                for p in rule.spec.peers or ()
-            ):
-                result = result | rule.conns(named, self._named_cache)
-        return result
+        return self._with_virtual_peer(
+            INGRESS, dst, namespace, namespace_labels, pod_labels, self.classes[dst].named
+        )
 
     def egress_to(self, src: int, namespace: str, namespace_labels: Mapping[str, str],
                   pod_labels: Mapping[str, str], named: NamedPorts = ()) -> ConnSet:
         """What class ``src`` may send to a pod that is not in the inventory."""
-        rules = self.governing[EGRESS][src]
+        return self._with_virtual_peer(EGRESS, src, namespace, namespace_labels, pod_labels, named)
+
+    def _with_virtual_peer(self, direction: str, cls: int, namespace: str,
+                           namespace_labels: Mapping[str, str], pod_labels: Mapping[str, str],
+                           named: NamedPorts) -> ConnSet:
+        """The union of the rules governing ``cls`` in ``direction`` whose peers match a pod
+        with these labels in ``namespace`` (everything when no policy isolates ``cls``);
+        named ports resolve against ``named``, the destination's."""
+        rules = self.governing[direction][cls]
         if rules is None:
             return ALL
         result = NONE

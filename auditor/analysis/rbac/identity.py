@@ -70,6 +70,13 @@ def implicit_groups(username: str) -> tuple[str, ...]:
     return (AUTHENTICATED,)
 
 
+def subject_display(kind: str, name: str, namespace: str | None) -> str:
+    """``ServiceAccount ns/name``, ``User name``, ``Group name``: a subject in messages."""
+    if kind == "ServiceAccount":
+        return f"ServiceAccount {namespace}/{name}"
+    return f"{kind} {name}"
+
+
 class SubjectError(ValueError):
     """A subject string that is not ``user:NAME``, ``group:NAME`` or ``sa:NS:NAME``."""
 
@@ -91,9 +98,7 @@ class SubjectRef:
 
     @property
     def display(self) -> str:
-        if self.kind == "ServiceAccount":
-            return f"ServiceAccount {self.namespace}/{self.name}"
-        return f"{self.kind} {self.name}"
+        return subject_display(self.kind, self.name, self.namespace)
 
     def user_info(self, extra_groups: tuple[str, ...] = (), implicit: bool = True) -> UserInfo:
         """The user the authorizer would see for this subject.

@@ -43,7 +43,7 @@ from .builtin import (
     BuiltinRBAC,
     looks_bootstrap,
 )
-from .identity import MASTERS, SA_PREFIX, UserInfo, sa_username
+from .identity import MASTERS, SA_PREFIX, UserInfo, sa_username, subject_display
 from .policy import ALL, PolicyRule, Request, RuleIndex
 from .selectors import SelectorError, compile_selector, string_labels
 
@@ -150,9 +150,7 @@ class Subject:
 
     @property
     def display(self) -> str:
-        if self.kind == "ServiceAccount":
-            return f"ServiceAccount {self.namespace}/{self.name}"
-        return f"{self.kind} {self.name}"
+        return subject_display(self.kind, self.name, self.namespace)
 
     def applies_to(self, user: UserInfo) -> bool:
         """Upstream ``appliesToUser``."""
