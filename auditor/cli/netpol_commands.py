@@ -32,9 +32,7 @@ def _engine(inputs: Inputs, quiet: bool) -> Engine:
     loaded = inputs.read()
     engine = analyze(loaded.inventory)
     if not quiet:
-        for notice in loaded.notices:
-            where = notice.file + (f":{notice.line}" if notice.line else "")
-            click.echo(f"kube-auditor: warning: {where}: {notice.message}", err=True)
+        loaded.echo_notices()
         for note in engine.model.notes:
             where = note.resource.display if note.resource is not None else "input"
             click.echo(f"kube-auditor: warning: {where}: {note.message}", err=True)
