@@ -1,9 +1,9 @@
 """Where an analysis command's objects come from: manifests, the workshop, or a live cluster.
 
-``threats``, ``pss``, ``netpol``, ``psp`` and ``rbac`` all answer questions about a set of
-objects, and an analyst asks them of a repository and of a running cluster alike. So they
-take the same input options (:func:`input_options`) and read them one way
-(:meth:`Inputs.read`): PATH... (files, directories, ``-``; Helm charts among them rendered
+``scan``, ``threats``, ``pss``, ``netpol``, ``psp``, ``rbac`` and ``remediate`` all work on
+a set of objects, and an analyst asks them of a repository and of a running cluster alike.
+So they read their input one way (:meth:`Inputs.read`; the analysis commands declare the
+options with :func:`input_options`, ``scan`` adds ``--helm`` and ``--kustomize``): PATH... (files, directories, ``-``; Helm charts among them rendered
 with their default values), ``--workshop``, or ``--cluster`` with
 ``--context``/``--kubeconfig``/``-n``, exactly as ``scan`` does. A live
 cluster, or a snapshot of one, holds its own built-in RBAC roles; :class:`Loaded` says so,
@@ -24,7 +24,14 @@ from ..analysis.rbac.builtin import BuiltinRBAC
 from ..engine.notices import Notice
 from ..inventory import Inventory, LoadOptions, ParseLimits
 from ..pipeline import ScanOptions, inventory_from_load
-from ..render import HelmOptions, RenderOptions, load_inputs
+from ..render import (
+    DEFAULT_RELEASE,
+    HelmOptions,
+    LoadedInputs,
+    RenderOptions,
+    annotate_origins,
+    load_inputs,
+)
 from ..resources import workshop_dir
 from . import display_path, live_source, parse_size
 
@@ -41,6 +48,19 @@ class Loaded:
     own_roles: str | None = None
     #: what was read, as given: the paths on the command line, or the cluster's source name
     given: list[str] = field(default_factory=list)
+    #: charts and kustomizations among the input, and where their objects were rendered
+    rendered: LoadedInputs | None = None
+
+    def keep_own_roles(self, options: ScanOptions) -> None:
+        """A cluster (or a snapshot of one) holds its own built-in RBAC roles: a scan of it
+        merges none of the bundled ones."""
+        if self.own_roles is not None:
+            options.settings.extra["rbac.builtin"] = False
+
+    def locate_rendered(self, findings: list) -> None:
+        """Point findings on rendered objects at the tool output they came from too."""
+        if self.rendered is not None:
+            annotate_origins(findings, self.rendered)
 
     def builtin_rbac(self, enabled: bool = True, path: Path | None = None) -> BuiltinRBAC:
         """The built-in roles to merge: the bundled ones for manifests, none for a cluster."""
@@ -69,6 +89,11 @@ class Inputs:
     strict: bool = False
     #: what the usage error lists when nothing is given
     hint: str = "give PATH... to read, - for stdin, --cluster, or --workshop for the bundled demo"
+    #: ``scan --helm`` and ``--kustomize``: rendered besides the paths
+    helm_charts: tuple[str, ...] = ()
+    kustomizations: tuple[str, ...] = ()
+    #: how charts and kustomizations are rendered (None: charts' default values, for ``namespace``)
+    render: RenderOptions | None = None
 
     def read(self, resources: Iterable[str] | None = None) -> Loaded:
         """Read the objects; ``resources`` narrows what a cluster is asked for (None: all).
@@ -83,22 +108,30 @@ class Inputs:
             self.cluster, self.context, self.kubeconfig, self.namespaces, namespace_without_cluster=True
         )
         if self.cluster:
-            if inputs:
+            if inputs or self.helm_charts or self.kustomizations:
                 raise click.UsageError("--cluster reads the cluster: give no PATH (or read a snapshot file instead)")
             live = live_source.read_live(self.kubeconfig, self.context, self.namespaces, resources)
             return Loaded(
                 live_source.live_inventory(live), live_source.live_notices(live), [live.source],
                 live.source, [live.source],
             )
-        if not inputs:
+        if not (inputs or self.helm_charts or self.kustomizations):
             raise click.UsageError(self.hint)
         options = self.scan_options()
-        # chart directories among (or below) the paths are rendered, as scan renders them
-        rendered = load_inputs(inputs, options=_render_options(self.namespace), load=options.load)
+        render = self.render or RenderOptions(helm=HelmOptions(namespace=self.namespace))
+        # chart directories among (or below) the paths are rendered, as --helm charts are
+        rendered = load_inputs(inputs, self.helm_charts, self.kustomizations, render, options.load)
+        helm = render.helm
+        if not rendered.charts and (helm.values or helm.set_values or helm.release != DEFAULT_RELEASE):
+            raise click.UsageError(
+                "--values, --set and --release need a Helm chart: --helm CHART_DIR, or a chart "
+                "directory (with Chart.yaml) as PATH"
+            )
         inventory, notices, files = inventory_from_load(rendered.load_result(), options)
         snapshots = live_source.snapshot_headers(inputs)
         notices.extend(live_source.snapshot_notices(snapshots))
-        return Loaded(inventory, notices, files, snapshots[0].path if snapshots else None, inputs)
+        own_roles = snapshots[0].path if snapshots else None
+        return Loaded(inventory, notices, files, own_roles, inputs, rendered)
 
     @property
     def namespace(self) -> str:
@@ -114,11 +147,6 @@ class Inputs:
             strict=self.strict,
             load=LoadOptions(max_file_bytes=parse_size(self.max_file_size), limits=ParseLimits()),
         )
-
-
-def _render_options(namespace: str) -> RenderOptions:
-    """Charts found among the paths are rendered with their default values for ``namespace``."""
-    return RenderOptions(helm=HelmOptions(namespace=namespace))
 
 
 def input_options(

@@ -171,8 +171,7 @@ def remediate(inputs: Inputs, output, audit_log, ingress_namespace, api_server_c
     options = _scan_options(policy_dirs, no_builtin_policies, config_path, inputs.namespace, inputs.max_file_size)
     rules = load_rules(options)
     loaded = inputs.read()
-    if loaded.own_roles is not None:  # a cluster (or snapshot) holds its own built-in roles
-        options.settings.extra["rbac.builtin"] = False
+    loaded.keep_own_roles(options)
     loaded.echo_notices()
     inventory = loaded.inventory
     result = scan_inventory(inventory, rules, options, loaded.notices, loaded.files)

@@ -1,18 +1,14 @@
-"""The Helm and Kustomize options that ``scan`` and ``diff`` share, and scanning with them."""
+"""The Helm and Kustomize options that ``scan`` and ``diff`` share, and the render settings they make."""
 
 from __future__ import annotations
 
 import click
 
-from ..engine.result import ScanResult
-from ..pipeline import ScanOptions, scan_loaded
 from ..render import (
     DEFAULT_RELEASE,
     HelmOptions,
     KustomizeOptions,
     RenderOptions,
-    annotate_origins,
-    load_inputs,
 )
 
 
@@ -66,23 +62,3 @@ def render_settings(
         ),
         kustomize=KustomizeOptions(allow_remote=allow_remote),
     )
-
-
-def scan_sources(
-    paths: list[str],
-    helm_charts: list[str],
-    kustomizations: list[str],
-    render: RenderOptions,
-    options: ScanOptions,
-) -> ScanResult:
-    """Scan manifest paths, charts (given or found among the paths) and kustomizations."""
-    inputs = load_inputs(paths, helm_charts, kustomizations, render, options.load)
-    helm = render.helm
-    if not inputs.charts and (helm.values or helm.set_values or helm.release != DEFAULT_RELEASE):
-        raise click.UsageError(
-            "--values, --set and --release need a Helm chart: --helm CHART_DIR, or a chart "
-            "directory (with Chart.yaml) as PATH"
-        )
-    result = scan_loaded(inputs.load_result(), options)
-    annotate_origins(result.findings, inputs)
-    return result

@@ -17,13 +17,12 @@ from ..engine.baseline import write_baseline
 from ..engine.rules import Rule
 from ..pipeline import ScanOptions, load_rules, scan_inventory
 from ..report import FORMATS, ReportOptions, render, write_report
-from ..resources import rule_fixtures_dir, workshop_dir
+from ..resources import rule_fixtures_dir
 from ..runtime import gc_paused
 from . import (
     EXIT_FINDINGS,
     EXIT_OK,
     FAIL_ON_CHOICES,
-    display_path,
     fail,
     live_source,
     main,
@@ -31,7 +30,8 @@ from . import (
     severity_or_none,
     use_color,
 )
-from .render_options import helm_options, no_remote_option, render_settings, scan_sources
+from .inputs import Inputs
+from .render_options import helm_options, no_remote_option, render_settings
 from .scan_settings import include_owned_option, load_config_file, rule_options, scan_options
 
 
@@ -102,20 +102,15 @@ def scan(
       kube-auditor scan --helm charts/shop --values prod.yaml -n shop
       kube-auditor scan --kustomize overlays/prod
     """
-    inputs = list(paths)
-    if workshop:
-        inputs.append(display_path(workshop_dir()))
-    live_source.check_flags(cluster, context, kubeconfig, namespaces, namespace_without_cluster=True)
-    if cluster and (inputs or helm_charts or kustomizations):
-        raise click.UsageError("--cluster reads the cluster: give no PATH (or scan a snapshot file instead)")
-    if not inputs and not cluster and not helm_charts and not kustomizations:
-        raise click.UsageError(
-            "give PATH... to scan, - for stdin, --helm/--kustomize, --cluster, or --workshop for the bundled demo"
-        )
-    # a live cluster (or a snapshot of one) holds its own built-in roles: never merge the bundled ones
-    snapshots = live_source.snapshot_headers(inputs)
-    if namespaces and not cluster:  # -n for files and charts: the namespace they are applied to
-        default_namespace = namespaces[0]
+    inputs = Inputs(
+        list(paths), workshop, cluster, context, kubeconfig, namespaces, default_namespace,
+        max_file_size, strict,
+        hint="give PATH... to scan, - for stdin, --helm/--kustomize, --cluster, or --workshop for the bundled demo",
+        helm_charts=helm_charts,
+        kustomizations=kustomizations,
+    )
+    # -n for files and charts is the namespace they are applied to (inputs.namespace)
+    inputs.render = render_settings(values_files, set_values, release, inputs.namespace, not no_remote)
     config = load_config_file(config_path)
     gate = severity_or_none(fail_on or config.fail_on or "high")
     options = scan_options(
@@ -123,26 +118,20 @@ def scan(
         no_builtin_policies=no_builtin_policies,
         config=config,
         baseline_path=baseline_path,
-        default_namespace=default_namespace,
+        default_namespace=inputs.namespace,
         strict=strict,
         max_file_size=max_file_size,
         pss_level=pss_level,
         pss_version=pss_version,
         kube_version=kube_version,
-        builtin_rbac=not (no_builtin_rbac or cluster or snapshots),
+        builtin_rbac=not no_builtin_rbac,
         include_owned=include_owned,
     )
     with gc_paused():  # the scan and its rendering allocate much and free little
-        if cluster:
-            live = live_source.read_live(kubeconfig, context, namespaces)
-            inventory = live_source.live_inventory(live)
-            result = scan_inventory(
-                inventory, load_rules(options), options, live_source.live_notices(live), [live.source]
-            )
-        else:
-            rendering = render_settings(values_files, set_values, release, default_namespace, not no_remote)
-            result = scan_sources(inputs, list(helm_charts), list(kustomizations), rendering, options)
-            result.notices.extend(live_source.snapshot_notices(snapshots))
+        loaded = inputs.read()
+        loaded.keep_own_roles(options)
+        result = scan_inventory(loaded.inventory, load_rules(options), options, loaded.notices, loaded.files)
+        loaded.locate_rendered(result.findings)
         if write_baseline_path:
             count = write_baseline(write_baseline_path, result.findings)
             click.echo(f"kube-auditor: wrote {count} finding(s) to baseline {write_baseline_path}", err=True)

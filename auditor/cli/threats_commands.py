@@ -72,8 +72,7 @@ def threats(
     )
     with gc_paused():  # the scan allocates much and frees little
         loaded = inputs.read()
-        if loaded.own_roles is not None:  # a cluster (or a snapshot) holds its own built-in roles
-            options.settings.extra["rbac.builtin"] = False
+        loaded.keep_own_roles(options)
         loaded.echo_notices()
         result = scan_inventory(loaded.inventory, load_rules(options), options, loaded.notices, loaded.files)
     text = render(build(result, top=top), fmt, color=fmt == "table" and use_color(no_color, output))
