@@ -1,13 +1,14 @@
-"""Where an analysis command's objects come from: manifests, the workshop, or a live cluster.
+"""Where a command's objects come from: manifests, charts, the workshop, or a live cluster.
 
 ``scan``, ``threats``, ``pss``, ``netpol``, ``psp``, ``rbac`` and ``remediate`` all work on
 a set of objects, and an analyst asks them of a repository and of a running cluster alike.
-So they read their input one way (:meth:`Inputs.read`; the analysis commands declare the
-options with :func:`input_options`, ``scan`` adds ``--helm`` and ``--kustomize``): PATH... (files, directories, ``-``; Helm charts among them rendered
-with their default values), ``--workshop``, or ``--cluster`` with
-``--context``/``--kubeconfig``/``-n``, exactly as ``scan`` does. A live
-cluster, or a snapshot of one, holds its own built-in RBAC roles; :class:`Loaded` says so,
-and :meth:`Loaded.builtin_rbac` then merges none of the bundled ones.
+So they read their input one way (:meth:`Inputs.read`): PATH... (files, directories,
+``-``; Helm charts among them rendered), ``--workshop``, ``scan``'s ``--helm`` and
+``--kustomize``, or ``--cluster`` with ``--context``/``--kubeconfig``/``-n``. The analysis
+commands declare these options with :func:`input_options`. A live cluster, or a snapshot
+of one, holds its own built-in RBAC roles; :class:`Loaded` says so, and its
+:meth:`~Loaded.builtin_rbac` and :meth:`~Loaded.keep_own_roles` then merge none of the
+bundled ones.
 """
 
 from __future__ import annotations
